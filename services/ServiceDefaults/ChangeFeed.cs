@@ -1,0 +1,74 @@
+// The resumable change feed: every event of the service's store after a given global sequence, in
+// sequence order, delivered once.
+//
+// PostgreSQL hands out sequence numbers before commit, so a reader can see 12 committed while 11 is
+// still in flight, or 11 may never come (its transaction rolled back). Delivering 12 and moving on
+// would lose 11 for good. So the feed stops at a gap until it is settled: no transaction that was
+// open when the gap was first seen is still open (then 11 either committed, and is read, or never
+// will) — plus a short grace for the moment between taking a sequence number and writing the row.
+using System.Runtime.CompilerServices;
+using JasperFx.Events;
+using Marten;
+
+namespace Regeneration.ServiceDefaults;
+
+public sealed class ChangeFeed(IDocumentStore store, TimeProvider time)
+{
+    public static TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(200);
+    static readonly TimeSpan Grace = TimeSpan.FromMilliseconds(250);
+    const int BatchSize = 500;
+
+    public async IAsyncEnumerable<IEvent> Read(long afterSequence, bool follow,
+        [EnumeratorCancellation] CancellationToken cancellation)
+    {
+        var last = afterSequence;
+        (DateTimeOffset Local, DateTimeOffset Database)? gapSeen = null;
+        while (!cancellation.IsCancellationRequested)
+        {
+            IReadOnlyList<IEvent> batch;
+            await using (var session = store.QuerySession())
+            {
+                batch = await session.Events.QueryAllRawEvents()
+                    .Where(e => e.Sequence > last)
+                    .OrderBy(e => e.Sequence)
+                    .Take(BatchSize)
+                    .ToListAsync(cancellation);
+            }
+
+            var delivered = 0;
+            foreach (var e in batch)
+            {
+                if (e.Sequence != last + 1)
+                {
+                    gapSeen ??= (time.GetUtcNow(), await DatabaseNow(cancellation));
+                    if (!await GapSettled(gapSeen.Value, cancellation)) break;
+                }
+                gapSeen = null;
+                last = e.Sequence;
+                delivered++;
+                yield return e;
+            }
+
+            if (delivered == BatchSize) continue;
+            if (batch.Count == 0 && !follow) yield break;
+            await Task.Delay(PollInterval, time, cancellation);
+        }
+    }
+
+    async Task<DateTimeOffset> DatabaseNow(CancellationToken cancellation)
+    {
+        await using var session = store.QuerySession();
+        return (await session.QueryAsync<DateTimeOffset>("select clock_timestamp()", cancellation))[0];
+    }
+
+    // Database time is compared with database time: the service and PostgreSQL clocks may differ.
+    async Task<bool> GapSettled((DateTimeOffset Local, DateTimeOffset Database) firstSeen, CancellationToken cancellation)
+    {
+        if (time.GetUtcNow() - firstSeen.Local < Grace) return false;
+        await using var session = store.QuerySession();
+        var open = await session.QueryAsync<int>(
+            "select count(*)::int from pg_stat_activity where datname = current_database() " +
+            "and pid <> pg_backend_pid() and xact_start is not null and xact_start < ?", cancellation, firstSeen.Database);
+        return open[0] == 0;
+    }
+}

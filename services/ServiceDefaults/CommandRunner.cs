@@ -1,0 +1,129 @@
+// Runs one command against one event stream as a single transaction:
+//   receipt of an earlier identical request? -> return its result, write nothing;
+//   load the aggregate (checking expected_version) -> decide (pure) -> append events + receipt -> commit.
+// A command either commits its events and its receipt together or writes nothing. Without
+// expected_version a lost race is decided again on the fresh state; with it, the caller gets ABORTED.
+using System.Security.Cryptography;
+using Google.Protobuf;
+using Marten;
+using JasperFx;
+using JasperFx.Events;
+using Marten.Exceptions;
+using Npgsql;
+using Regeneration.Common.V1;
+
+namespace Regeneration.ServiceDefaults;
+
+/// <summary>What a decider returns: the events to append, and the id of what they created, if anything.</summary>
+public sealed record Decision(IReadOnlyList<object> Events, string EntityId = "")
+{
+    public static implicit operator Decision(object[] events) => new(events);
+}
+
+/// <summary>The stored result of a command, keyed by its request_id: makes every command idempotent.</summary>
+public sealed class CommandReceipt
+{
+    public string Id { get; set; } = "";
+    public string RequestHash { get; set; } = "";
+    public string StreamId { get; set; } = "";
+    public long Version { get; set; }
+    public string EntityId { get; set; } = "";
+    public DateTimeOffset RecordedAt { get; set; }
+}
+
+public sealed record CommandEnvelope(string RequestId, long? ExpectedVersion, RequestContext Context, IMessage Request);
+
+public sealed class CommandRunner(IDocumentStore store, TimeProvider time)
+{
+    const int AttemptsWithoutExpectedVersion = 5;
+
+    /// <summary>Starts a new stream with the decided events.</summary>
+    /// <param name="precheck">Reads that must hold before deciding (e.g. a unique code), inside the same session.</param>
+    public Task<CommandResult> Start<TAggregate>(CommandEnvelope command, Guid streamId,
+        Func<IQuerySession, Task> precheck, Func<Decision> decide) where TAggregate : class =>
+        Run(command, streamId, async session =>
+        {
+            await precheck(session);
+            var decision = decide();
+            session.Events.StartStream<TAggregate>(streamId, decision.Events);
+            return (decision, decision.Events.Count);
+        });
+
+    /// <summary>Appends the decided events to an existing stream.</summary>
+    public Task<CommandResult> Append<TAggregate>(CommandEnvelope command, Guid streamId, string resourceType,
+        Func<TAggregate, Decision> decide) where TAggregate : class =>
+        Run(command, streamId, async session =>
+        {
+            var stream = command.ExpectedVersion is { } expected
+                ? await session.Events.FetchForWriting<TAggregate>(streamId, expected)
+                : await session.Events.FetchForWriting<TAggregate>(streamId);
+            if (stream.Aggregate is null) throw new NotFoundException(resourceType, streamId.ToString());
+            var decision = decide(stream.Aggregate);
+            stream.AppendMany(decision.Events);
+            return (decision, (stream.StartingVersion ?? 0) + decision.Events.Count);
+        });
+
+    async Task<CommandResult> Run(CommandEnvelope command, Guid streamId,
+        Func<IDocumentSession, Task<(Decision, long)>> write)
+    {
+        var hash = Hash(command.Request);
+        var attempts = command.ExpectedVersion is null ? AttemptsWithoutExpectedVersion : 1;
+        for (var attempt = 1; ; attempt++)
+        {
+            await using var session = store.LightweightSession();
+            var earlier = await session.LoadAsync<CommandReceipt>(command.RequestId);
+            if (earlier is not null) return Replay(earlier, hash);
+
+            session.CorrelationId = command.Context.CorrelationId;
+            session.CausationId = command.RequestId;
+            session.LastModifiedBy = command.Context.Actor;
+            var (decision, version) = await write(session);
+            var receipt = new CommandReceipt
+            {
+                Id = command.RequestId, RequestHash = hash, StreamId = streamId.ToString(), Version = version,
+                EntityId = decision.EntityId, RecordedAt = time.GetUtcNow(),
+            };
+            session.Insert(receipt);
+            try
+            {
+                await session.SaveChangesAsync();
+                return Result(receipt, replayed: false);
+            }
+            catch (Exception e) when (IsConflict(e))
+            {
+                // A concurrent duplicate of this request won: its receipt is the answer.
+                await using var query = store.QuerySession();
+                if (await query.LoadAsync<CommandReceipt>(command.RequestId) is { } winner) return Replay(winner, hash);
+                if (!IsStreamConflict(e)) throw;
+                if (attempt >= attempts)
+                    throw new ConcurrencyConflictException(command.ExpectedVersion is null
+                        ? "The stream kept changing under this request; retry it"
+                        : $"expected_version {command.ExpectedVersion} is stale: the stream was changed by another request");
+            }
+        }
+    }
+
+    static bool IsStreamConflict(Exception e) =>
+        e is ConcurrencyException or EventStreamUnexpectedMaxEventIdException or Marten.Exceptions.ExistingStreamIdCollisionException or JasperFx.Events.ExistingStreamIdCollisionException;
+
+    static bool IsConflict(Exception e) =>
+        IsStreamConflict(e) || e is DocumentAlreadyExistsException
+        || (e as PostgresException ?? e.InnerException as PostgresException)?.SqlState == PostgresErrorCodes.UniqueViolation;
+
+    static CommandResult Replay(CommandReceipt receipt, string hash) => receipt.RequestHash == hash
+        ? Result(receipt, replayed: true)
+        : throw new AlreadyExistsException("request", receipt.Id,
+            $"request_id '{receipt.Id}' was already used for a different request");
+
+    static CommandResult Result(CommandReceipt receipt, bool replayed) => new()
+    {
+        StreamId = receipt.StreamId, Version = receipt.Version, EntityId = receipt.EntityId, Replayed = replayed,
+    };
+
+    /// <summary>The method and the serialized request (C# protobuf serialization is deterministic).</summary>
+    static string Hash(IMessage request)
+    {
+        var name = System.Text.Encoding.UTF8.GetBytes(request.Descriptor.FullName);
+        return Convert.ToHexString(SHA256.HashData([.. name, .. request.ToByteArray()]));
+    }
+}

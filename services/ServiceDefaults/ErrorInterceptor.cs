@@ -1,0 +1,106 @@
+// The one place where failures become gRPC statuses. Request validation runs here too, before the
+// handler, so a handler only ever sees a well-formed request.
+using FluentValidation;
+using Google.Protobuf.WellKnownTypes;
+using Google.Rpc;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using JasperFx;
+using JasperFx.Events;
+using Marten.Exceptions;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace Regeneration.ServiceDefaults;
+
+public sealed class ErrorInterceptor(IServiceProvider services, ILogger<ErrorInterceptor> logger) : Interceptor
+{
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            Validate(request);
+            return await continuation(request, context);
+        }
+        catch (Exception e) when (e is not RpcException)
+        {
+            throw ToRpcException(e, context);
+        }
+    }
+
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
+        TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context,
+        ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            Validate(request);
+            await continuation(request, responseStream, context);
+        }
+        catch (Exception e) when (e is not RpcException)
+        {
+            throw ToRpcException(e, context);
+        }
+    }
+
+    void Validate<TRequest>(TRequest request)
+    {
+        if (services.GetService(typeof(IValidator<TRequest>)) is not IValidator<TRequest> validator) return;
+        var result = validator.Validate(request);
+        if (!result.IsValid)
+            throw new InvalidRequestException(
+                result.Errors.Select(e => new FieldViolation(e.PropertyName, e.ErrorMessage)).ToList());
+    }
+
+    RpcException ToRpcException(Exception e, ServerCallContext context)
+    {
+        if (e is OperationCanceledException && context.CancellationToken.IsCancellationRequested)
+            return new RpcException(new Grpc.Core.Status(StatusCode.Cancelled, "The call was cancelled"));
+
+        var status = Map(e);
+        if (status is null)
+        {
+            logger.LogError(e, "Unhandled failure in {Method}", context.Method);
+            status = new Google.Rpc.Status { Code = (int)Code.Internal, Message = "Internal error; the server log has the details" };
+        }
+        else
+        {
+            logger.LogInformation("{Method} rejected: {Code} {Message}", context.Method, (Code)status.Code, status.Message);
+        }
+        return status.ToRpcException();
+    }
+
+    static Google.Rpc.Status? Map(Exception e) => e switch
+    {
+        InvalidRequestException x => Status(Code.InvalidArgument, x.Message, new BadRequest
+        {
+            FieldViolations =
+            {
+                x.Violations.Select(v => new BadRequest.Types.FieldViolation { Field = v.Field, Description = v.Description })
+            }
+        }),
+        RuleViolationException x => Status(Code.FailedPrecondition, x.Message, new PreconditionFailure
+        {
+            Violations = { new PreconditionFailure.Types.Violation { Type = x.Type, Subject = x.Subject, Description = x.Message } }
+        }),
+        NotFoundException x => Status(Code.NotFound, x.Message,
+            new ResourceInfo { ResourceType = x.ResourceType, ResourceName = x.ResourceName, Description = x.Message }),
+        AlreadyExistsException x => Status(Code.AlreadyExists, x.Message,
+            new ResourceInfo { ResourceType = x.ResourceType, ResourceName = x.ResourceName, Description = x.Message }),
+        ConcurrencyConflictException or ConcurrencyException or EventStreamUnexpectedMaxEventIdException =>
+            Status(Code.Aborted, e is ConcurrencyConflictException ? e.Message
+                : "The project was changed by another request; read it again and retry",
+                new ErrorInfo { Reason = "CONCURRENT_MODIFICATION", Domain = "regeneration" }),
+        PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } x =>
+            Status(Code.AlreadyExists, $"A unique value is already taken ({x.ConstraintName})",
+                new ErrorInfo { Reason = "UNIQUE_VIOLATION", Domain = "regeneration" }),
+        NpgsqlException { IsTransient: true } => Status(Code.Unavailable, "The database is unavailable; retry later",
+            new ErrorInfo { Reason = "DATABASE_UNAVAILABLE", Domain = "regeneration" }),
+        _ when e.InnerException is { } inner => Map(inner),
+        _ => null,
+    };
+
+    static Google.Rpc.Status Status(Code code, string message, Google.Protobuf.IMessage detail) =>
+        new() { Code = (int)code, Message = message, Details = { Any.Pack(detail) } };
+}

@@ -1,0 +1,115 @@
+// How every Regeneration gRPC service is hosted: Kestrel speaking HTTP/2 (h2c), the error/validation
+// interceptor, Marten in the service's own schema, gRPC health and reflection, HTTP /healthz.
+using FluentValidation;
+using JasperFx;
+using JasperFx.Events;
+using Marten;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Npgsql;
+using Weasel.Core;
+
+namespace Regeneration.ServiceDefaults;
+
+public static class ServiceHosting
+{
+    public const string ConnectionStringName = "Postgres";
+
+    /// <summary>
+    /// A web application builder for a gRPC service whose events live in <paramref name="schema"/>.
+    /// Configuration: ConnectionStrings:Postgres (required), the usual ASP.NET Core settings (--urls...).
+    /// </summary>
+    public static WebApplicationBuilder CreateBuilder(string[] args, string schema, Action<StoreOptions> configureMarten)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            // gRPC needs HTTP/2; without TLS, Kestrel serves it to clients that speak it from the start.
+            kestrel.ConfigureEndpointDefaults(endpoint => endpoint.Protocols = HttpProtocols.Http2);
+            kestrel.Limits.MaxRequestBodySize = 4 * 1024 * 1024;
+        });
+
+        var services = builder.Services;
+        services.AddSingleton(TimeProvider.System);
+        services.AddGrpc(grpc =>
+        {
+            grpc.Interceptors.Add<ErrorInterceptor>();
+            grpc.MaxReceiveMessageSize = 4 * 1024 * 1024;
+            grpc.EnableDetailedErrors = false;
+        });
+        services.AddGrpcReflection();
+        services.AddValidatorsFromAssembly(System.Reflection.Assembly.GetEntryAssembly()!, ServiceLifetime.Singleton);
+        ValidatorOptions.Global.PropertyNameResolver = (_, member, _) => member is null ? null : ProtoFieldName(member.Name);
+        ValidatorOptions.Global.DisplayNameResolver = (_, member, _) => member is null ? null : ProtoFieldName(member.Name);
+
+        services.AddMarten(sp =>
+        {
+            var connectionString = sp.GetRequiredService<IConfiguration>().GetConnectionString(ConnectionStringName)
+                ?? throw new InvalidOperationException($"ConnectionStrings:{ConnectionStringName} is not set");
+            var options = new StoreOptions();
+            options.Connection(connectionString);
+            options.DatabaseSchemaName = schema;
+            options.Events.DatabaseSchemaName = schema;
+            options.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
+            options.UseSystemTextJsonForSerialization(EnumStorage.AsString);
+            options.Events.MetadataConfig.CorrelationIdEnabled = true;
+            options.Events.MetadataConfig.CausationIdEnabled = true;
+            options.Events.MetadataConfig.UserNameEnabled = true;
+            options.Events.StreamIdentity = StreamIdentity.AsGuid;
+            options.Schema.For<CommandReceipt>();
+            configureMarten(options);
+            return options;
+        }).ApplyAllDatabaseChangesOnStartup();
+
+        services.AddSingleton<CommandRunner>();
+        services.AddSingleton<ChangeFeed>();
+        services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres");
+        services.AddGrpcHealthChecks();
+        return builder;
+    }
+
+    /// <summary>Maps the service plus health (gRPC and HTTP /healthz) and reflection.</summary>
+    public static WebApplication MapService<TService>(this WebApplication app) where TService : class
+    {
+        app.MapGrpcService<TService>();
+        app.MapGrpcHealthChecksService();
+        app.MapGrpcReflectionService();
+        app.MapHealthChecks("/healthz", new HealthCheckOptions());
+        return app;
+    }
+
+    /// <summary>PascalCase member name (C# generated code) to the proto field name: PlannedStart -> planned_start.</summary>
+    public static string ProtoFieldName(string member)
+    {
+        var sb = new System.Text.StringBuilder(member.Length + 4);
+        for (var i = 0; i < member.Length; i++)
+        {
+            var c = member[i];
+            if (char.IsUpper(c) && i > 0) sb.Append('_');
+            sb.Append(char.ToLowerInvariant(c));
+        }
+        return sb.ToString();
+    }
+}
+
+sealed class PostgresHealthCheck(IDocumentStore store) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await using var session = store.QuerySession();
+            await session.QueryAsync<int>("select 1", cancellationToken);
+            return HealthCheckResult.Healthy();
+        }
+        catch (NpgsqlException e)
+        {
+            return HealthCheckResult.Unhealthy("PostgreSQL does not answer", e);
+        }
+    }
+}
