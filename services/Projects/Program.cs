@@ -1,1 +1,1 @@
-Console.WriteLine();
+Regeneration.Projects.ProjectsApp.Build(args).Run();

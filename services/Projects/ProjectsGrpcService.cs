@@ -1,0 +1,146 @@
+// The gRPC face of the Projects service: proto in, decider + command runner, proto out. Requests
+// arrive already validated (ErrorInterceptor); failures are thrown as domain exceptions.
+using System.Text;
+using Grpc.Core;
+using Marten;
+using Regeneration.Common.V1;
+using Regeneration.Projects.V1;
+using Regeneration.ServiceDefaults;
+using static Regeneration.ServiceDefaults.ValidationRules;
+
+namespace Regeneration.Projects;
+
+public sealed class ProjectsGrpcService(CommandRunner commands, IDocumentStore store, ChangeFeed feed, TimeProvider time)
+    : ProjectService.ProjectServiceBase
+{
+    const string Resource = "project";
+    const int DefaultPageSize = 50;
+
+    public override async Task<RegisterProjectResponse> RegisterProject(RegisterProjectRequest r, ServerCallContext call)
+    {
+        var id = Guid.CreateVersion7();
+        var command = new RegisterProject(id, r.Code, r.Name, r.Description, r.District, (ProjectCategory)r.Category,
+            r.Owner, Date(r.PlannedStart), Date(r.PlannedEnd), r.Contributions.ToDomain());
+        var result = await commands.Start<Project>(Envelope(r.RequestId, null, r, call), id,
+            async session =>
+            {
+                if (await session.Query<Project>().AnyAsync(p => p.Code == r.Code))
+                    throw new AlreadyExistsException(Resource, r.Code, $"Project code '{r.Code}' is already registered");
+            },
+            () => ProjectDecider.Register(command));
+        return new RegisterProjectResponse { Result = result };
+    }
+
+    public override async Task<ReviseProjectDetailsResponse> ReviseProjectDetails(ReviseProjectDetailsRequest r, ServerCallContext call)
+    {
+        var command = new ReviseProjectDetails(
+            r.HasName ? r.Name : null, r.HasDescription ? r.Description : null, r.HasDistrict ? r.District : null,
+            r.HasOwner ? r.Owner : null, r.HasPlannedStart ? Date(r.PlannedStart) : null,
+            r.HasPlannedEnd ? Date(r.PlannedEnd) : null, r.Contributions?.Items.ToDomain());
+        return new() { Result = await Append(r.RequestId, r.ProjectId, r.HasExpectedVersion ? r.ExpectedVersion : null, r, call,
+            p => ProjectDecider.Revise(p, command)) };
+    }
+
+    public override async Task<ChangeProjectStatusResponse> ChangeProjectStatus(ChangeProjectStatusRequest r, ServerCallContext call)
+    {
+        var command = new ChangeProjectStatus((ProjectStatus)r.Status, r.Reason);
+        return new() { Result = await Append(r.RequestId, r.ProjectId, r.HasExpectedVersion ? r.ExpectedVersion : null, r, call,
+            p => ProjectDecider.ChangeStatus(p, command)) };
+    }
+
+    public override async Task<PlanMilestoneResponse> PlanMilestone(PlanMilestoneRequest r, ServerCallContext call)
+    {
+        var command = new PlanMilestone(Guid.CreateVersion7(), r.Name, r.Weight, Date(r.DueDate));
+        return new() { Result = await Append(r.RequestId, r.ProjectId, r.HasExpectedVersion ? r.ExpectedVersion : null, r, call,
+            p => new Decision(ProjectDecider.PlanMilestone(p, command), command.MilestoneId.ToString())) };
+    }
+
+    public override async Task<ReportMilestoneProgressResponse> ReportMilestoneProgress(ReportMilestoneProgressRequest r, ServerCallContext call)
+    {
+        var command = new ReportMilestoneProgress(Guid.Parse(r.MilestoneId), r.Progress, OptionalDate(r.ForecastDate), r.Reason);
+        return new() { Result = await Append(r.RequestId, r.ProjectId, r.HasExpectedVersion ? r.ExpectedVersion : null, r, call,
+            p => ProjectDecider.ReportProgress(p, command)) };
+    }
+
+    public override async Task<CompleteMilestoneResponse> CompleteMilestone(CompleteMilestoneRequest r, ServerCallContext call)
+    {
+        var command = new CompleteMilestone(Guid.Parse(r.MilestoneId),
+            OptionalDate(r.CompletedOn) ?? DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime));
+        return new() { Result = await Append(r.RequestId, r.ProjectId, r.HasExpectedVersion ? r.ExpectedVersion : null, r, call,
+            p => ProjectDecider.Complete(p, command)) };
+    }
+
+    public override async Task<RebaselineMilestoneResponse> RebaselineMilestone(RebaselineMilestoneRequest r, ServerCallContext call)
+    {
+        var command = new RebaselineMilestone(Guid.Parse(r.MilestoneId), Date(r.NewDueDate), r.Reason);
+        return new() { Result = await Append(r.RequestId, r.ProjectId, r.HasExpectedVersion ? r.ExpectedVersion : null, r, call,
+            p => ProjectDecider.Rebaseline(p, command)) };
+    }
+
+    public override async Task<GetProjectResponse> GetProject(GetProjectRequest r, ServerCallContext call)
+    {
+        await using var session = store.QuerySession();
+        var project = await session.LoadAsync<Project>(Guid.Parse(r.ProjectId), call.CancellationToken)
+            ?? throw new NotFoundException(Resource, r.ProjectId);
+        return new GetProjectResponse { Project = project.ToProto() };
+    }
+
+    public override async Task<ListProjectsResponse> ListProjects(ListProjectsRequest r, ServerCallContext call)
+    {
+        await using var session = store.QuerySession();
+        IQueryable<Project> query = session.Query<Project>();
+        if (r.Status != V1.ProjectStatus.Unspecified) { var s = (ProjectStatus)r.Status; query = query.Where(p => p.Status == s); }
+        if (r.Category != V1.ProjectCategory.Unspecified) { var c = (ProjectCategory)r.Category; query = query.Where(p => p.Category == c); }
+        if (r.District.Length > 0) query = query.Where(p => p.District == r.District);
+        if (r.Owner.Length > 0) query = query.Where(p => p.Owner == r.Owner);
+        var total = await query.CountAsync(call.CancellationToken);
+
+        var size = r.Page?.PageSize is > 0 and var n ? n : DefaultPageSize;
+        if (r.Page?.PageToken is { Length: > 0 } token)
+        {
+            var after = DecodePageToken(token);
+            query = query.Where(p => p.Code.CompareTo(after) > 0);
+        }
+        var page = await query.OrderBy(p => p.Code).Take(size + 1).ToListAsync(call.CancellationToken);
+        var response = new ListProjectsResponse { TotalSize = total, Projects = { page.Take(size).Select(p => p.ToProto()) } };
+        if (page.Count > size) response.NextPageToken = Convert.ToBase64String(Encoding.UTF8.GetBytes(page[size - 1].Code));
+        return response;
+    }
+
+    public override async Task<GetProjectHistoryResponse> GetProjectHistory(GetProjectHistoryRequest r, ServerCallContext call)
+    {
+        await using var session = store.QuerySession();
+        var events = await session.Events.FetchStreamAsync(Guid.Parse(r.ProjectId), token: call.CancellationToken);
+        if (events.Count == 0) throw new NotFoundException(Resource, r.ProjectId);
+        return new GetProjectHistoryResponse { Events = { events.Select(e => e.ToProto()) } };
+    }
+
+    public override async Task<GetProjectAsOfResponse> GetProjectAsOf(GetProjectAsOfRequest r, ServerCallContext call)
+    {
+        await using var session = store.QuerySession();
+        var project = await session.Events.AggregateStreamAsync<Project>(Guid.Parse(r.ProjectId),
+                timestamp: r.AsOf.ToDateTimeOffset(), token: call.CancellationToken)
+            ?? throw new NotFoundException(Resource, $"{r.ProjectId} as of {r.AsOf}");
+        return new GetProjectAsOfResponse { Project = project.ToProto() };
+    }
+
+    public override async Task SubscribePortfolioEvents(SubscribePortfolioEventsRequest r,
+        IServerStreamWriter<SubscribePortfolioEventsResponse> stream, ServerCallContext call)
+    {
+        await foreach (var e in feed.Read(r.AfterSequence, r.Follow, call.CancellationToken))
+            await stream.WriteAsync(new SubscribePortfolioEventsResponse { Event = e.ToProto() }, call.CancellationToken);
+    }
+
+    Task<CommandResult> Append(string requestId, string projectId, long? expectedVersion,
+        Google.Protobuf.IMessage request, ServerCallContext call, Func<Project, Decision> decide) =>
+        commands.Append(Envelope(requestId, expectedVersion, request, call), Guid.Parse(projectId), Resource, decide);
+
+    static CommandEnvelope Envelope(string requestId, long? expectedVersion, Google.Protobuf.IMessage request, ServerCallContext call) =>
+        new(requestId, expectedVersion, RequestContext.From(call), request);
+
+    static string DecodePageToken(string token)
+    {
+        try { return Encoding.UTF8.GetString(Convert.FromBase64String(token)); }
+        catch (FormatException) { throw new InvalidRequestException("page.page_token", "is not a token this service issued"); }
+    }
+}
