@@ -17,7 +17,7 @@ namespace Regeneration.ServiceDefaults;
 /// <summary>What a decider returns: the events to append, and the id of what they created, if anything.</summary>
 public sealed record Decision(IReadOnlyList<object> Events, string EntityId = "")
 {
-    public static implicit operator Decision(object[] events) => new(events);
+    public static implicit operator Decision(object[] events) => new((IReadOnlyList<object>)events, "");
 }
 
 /// <summary>The stored result of a command, keyed by its request_id: makes every command idempotent.</summary>

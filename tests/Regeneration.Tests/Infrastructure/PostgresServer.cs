@@ -1,0 +1,46 @@
+// The one PostgreSQL of a test run. REGENERATION_TEST_POSTGRES (a connection string) points the tests
+// at an existing server; otherwise Testcontainers starts REGENERATION_POSTGRES_IMAGE
+// (default postgres:17-alpine) once per test process. Each test class gets a database of its own.
+using Npgsql;
+using Testcontainers.PostgreSql;
+
+namespace Regeneration.Tests.Infrastructure;
+
+public static class PostgresServer
+{
+    static readonly Lazy<Task<string>> Server = new(StartAsync);
+    static PostgreSqlContainer? container;
+
+    public static string Mode => Environment.GetEnvironmentVariable("REGENERATION_TEST_POSTGRES") is { Length: > 0 }
+        ? "external server (REGENERATION_TEST_POSTGRES)"
+        : $"Testcontainers ({Image})";
+
+    static string Image => Environment.GetEnvironmentVariable("REGENERATION_POSTGRES_IMAGE") is { Length: > 0 } image
+        ? image : "postgres:17-alpine";
+
+    /// <summary>A connection string to a new, empty database.</summary>
+    public static async Task<string> CreateDatabaseAsync()
+    {
+        var server = await Server.Value;
+        var name = $"test_{Guid.NewGuid():N}";
+        await using (var connection = new NpgsqlConnection(server))
+        {
+            await connection.OpenAsync();
+            await using var create = new NpgsqlCommand($"CREATE DATABASE {name}", connection);
+            await create.ExecuteNonQueryAsync();
+        }
+        return new NpgsqlConnectionStringBuilder(server) { Database = name }.ConnectionString;
+    }
+
+    static async Task<string> StartAsync()
+    {
+        if (Environment.GetEnvironmentVariable("REGENERATION_TEST_POSTGRES") is { Length: > 0 } external)
+            return external;
+        container = new PostgreSqlBuilder(Image)
+            .WithCommand("-c", "max_connections=500")
+            .Build();
+        await container.StartAsync();
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => container.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        return container.GetConnectionString();
+    }
+}
