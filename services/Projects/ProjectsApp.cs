@@ -12,7 +12,7 @@ public static class ProjectsApp
 
     public static WebApplication Build(string[] args)
     {
-        var builder = ServiceHosting.CreateBuilder(args, Schema, options =>
+        var builder = ServiceHosting.CreateBuilder<ProjectsGrpcService>(args, Schema, options =>
         {
             // The project snapshot is written in the same transaction as its events: reads and the
             // code's uniqueness are always current.

@@ -21,10 +21,12 @@ public static class ServiceHosting
     public const string ConnectionStringName = "Postgres";
 
     /// <summary>
-    /// A web application builder for a gRPC service whose events live in <paramref name="schema"/>.
+    /// A web application builder for the gRPC service <typeparamref name="TService"/> (its assembly holds the
+    /// request validators) whose events live in <paramref name="schema"/>.
     /// Configuration: ConnectionStrings:Postgres (required), the usual ASP.NET Core settings (--urls...).
     /// </summary>
-    public static WebApplicationBuilder CreateBuilder(string[] args, string schema, Action<StoreOptions> configureMarten)
+    public static WebApplicationBuilder CreateBuilder<TService>(string[] args, string schema, Action<StoreOptions> configureMarten)
+        where TService : class
     {
         var builder = WebApplication.CreateBuilder(args);
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -43,7 +45,7 @@ public static class ServiceHosting
             grpc.EnableDetailedErrors = false;
         });
         services.AddGrpcReflection();
-        services.AddValidatorsFromAssembly(System.Reflection.Assembly.GetEntryAssembly()!, ServiceLifetime.Singleton);
+        services.AddValidatorsFromAssemblyContaining<TService>(ServiceLifetime.Singleton, includeInternalTypes: true);
         ValidatorOptions.Global.PropertyNameResolver = (_, member, _) => member is null ? null : ProtoFieldName(member.Name);
         ValidatorOptions.Global.DisplayNameResolver = (_, member, _) => member is null ? null : ProtoFieldName(member.Name);
 

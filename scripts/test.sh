@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Runs every check of the repository on a fresh machine: installs what is missing (npm tools, Docker
+# engine and a PostgreSQL image, see ensure-postgres.sh), lints the public contract with buf, builds
+# the solution and runs all tests against a real PostgreSQL. The last line is the summary
+# "N passed, N failed[, N skipped]" computed from the TRX results.
+#
+#   REGENERATION_TEST_POSTGRES=<connection string>  use an existing server instead of Testcontainers
+#   REGENERATION_POSTGRES_IMAGE=<image>             the image Testcontainers starts (default postgres:17-alpine,
+#                                                   or a locally built one when no registry is reachable)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+log() { printf '\n== %s\n' "$*"; }
+
+command -v dotnet >/dev/null || { echo "The .NET 10 SDK is required (https://dot.net)"; exit 1; }
+command -v npm >/dev/null || { echo "Node.js and npm are required"; exit 1; }
+
+log "npm tools (buf, @grpc/grpc-js)"
+npm ci --no-audit --no-fund --loglevel=error
+
+log "buf lint (default rules)"
+npx --no-install buf lint protos
+echo "buf lint: clean"
+
+log "PostgreSQL"
+ensure=$(bash scripts/ensure-postgres.sh)
+mode=$(sed -n 's/^mode=//p' <<<"$ensure")
+image=$(sed -n 's/^image=//p' <<<"$ensure")
+if [ "$mode" = container ]; then
+  export DOCKER_API_VERSION="${DOCKER_API_VERSION:-1.41}"
+  export TESTCONTAINERS_RYUK_DISABLED=true
+  export TESTCONTAINERS_HOST_OVERRIDE="${TESTCONTAINERS_HOST_OVERRIDE:-127.0.0.1}"
+  export REGENERATION_POSTGRES_IMAGE="$image"
+  echo "PostgreSQL mode: Testcontainers with image $image"
+else
+  echo "PostgreSQL mode: external server from REGENERATION_TEST_POSTGRES"
+fi
+
+log "build"
+dotnet build Regeneration.sln -c Release -nologo -v quiet
+
+log "tests"
+results="$root/artifacts/test-results"
+rm -rf "$results"
+set +e
+dotnet test Regeneration.sln -c Release --no-build --nologo \
+  --logger "trx" --logger "console;verbosity=normal" --results-directory "$results"
+test_exit=$?
+set -e
+if [ "$mode" = container ]; then
+  # Ryuk (the reaper) cannot be pulled here, so remove what Testcontainers left behind.
+  docker ps -aq --filter label=org.testcontainers=true | xargs -r docker rm -f >/dev/null 2>&1 || true
+fi
+
+summary=$(python3 - "$results" <<'PY'
+import glob, sys, xml.etree.ElementTree as ET
+passed = failed = skipped = 0
+for path in glob.glob(sys.argv[1] + "/**/*.trx", recursive=True):
+    for r in ET.parse(path).getroot().iter("{http://microsoft.com/schemas/VisualStudio/TeamTest/2010}UnitTestResult"):
+        outcome = r.get("outcome")
+        if outcome == "Passed": passed += 1
+        elif outcome == "NotExecuted": skipped += 1
+        else: failed += 1
+line = f"{passed} passed, {failed} failed"
+if skipped: line += f", {skipped} skipped"
+print(line)
+PY
+)
+if [ "$test_exit" -ne 0 ] && [[ "$summary" == *" 0 failed"* ]]; then
+  # The runner failed without a failed test result (a crash, a build or discovery error): say so.
+  summary="${summary/ 0 failed/ 1 failed}"
+fi
+echo
+echo "$summary"
+[ "$test_exit" -eq 0 ]
