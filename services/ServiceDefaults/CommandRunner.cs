@@ -2,7 +2,8 @@
 //   receipt of an earlier identical request? -> return its result, write nothing;
 //   load the aggregate (checking expected_version) -> decide (pure) -> append events + receipt -> commit.
 // A command either commits its events and its receipt together or writes nothing. Without
-// expected_version a lost race is decided again on the fresh state; with it, the caller gets ABORTED.
+// expected_version, writers to one stream queue on its row lock and each decides on the state its
+// predecessor left; with it, a stale version is ABORTED.
 using System.Security.Cryptography;
 using Google.Protobuf;
 using Marten;
@@ -35,7 +36,7 @@ public sealed record CommandEnvelope(string RequestId, long? ExpectedVersion, Re
 
 public sealed class CommandRunner(IDocumentStore store, TimeProvider time)
 {
-    const int AttemptsWithoutExpectedVersion = 5;
+    const int AttemptsWithoutExpectedVersion = 3;
 
     /// <summary>Starts a new stream with the decided events.</summary>
     /// <param name="precheck">Reads that must hold before deciding (e.g. a unique code), inside the same session.</param>
@@ -56,7 +57,7 @@ public sealed class CommandRunner(IDocumentStore store, TimeProvider time)
         {
             var stream = command.ExpectedVersion is { } expected
                 ? await session.Events.FetchForWriting<TAggregate>(streamId, expected)
-                : await session.Events.FetchForWriting<TAggregate>(streamId);
+                : await session.Events.FetchForExclusiveWriting<TAggregate>(streamId);
             if (stream.Aggregate is null) throw new NotFoundException(resourceType, streamId.ToString());
             var decision = decide(stream.Aggregate);
             stream.AppendMany(decision.Events);

@@ -1,0 +1,93 @@
+// The change feed: in order, complete, resumable from the last sequence received, nothing twice —
+// also across the gaps that failed commands leave in the sequence.
+using Grpc.Core;
+using Regeneration.Projects.V1;
+using Regeneration.Tests.Infrastructure;
+using static Regeneration.Tests.Infrastructure.Requests;
+
+namespace Regeneration.Tests.Projects;
+
+public class ChangeFeedTests(ProjectsServer server) : IClassFixture<ProjectsServer>
+{
+    readonly ProjectService.ProjectServiceClient client = server.Client;
+
+    [Fact]
+    public async Task A_client_that_reconnects_with_its_last_sequence_misses_nothing_and_sees_nothing_twice()
+    {
+        var start = await LastSequence();
+        var (projectId, _) = await RegisterActive(client);
+        for (var i = 0; i < 3; i++) await Plan(client, projectId, weight: 10);
+
+        // First connection: follow the feed, take three events, then drop the connection.
+        var received = new List<ProjectEvent>();
+        using (var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+        using (var first = client.SubscribePortfolioEvents(new SubscribePortfolioEventsRequest { AfterSequence = start, Follow = true },
+                   cancellationToken: cancel.Token))
+        {
+            while (received.Count < 3 && await first.ResponseStream.MoveNext(cancel.Token))
+                received.Add(first.ResponseStream.Current.Event);
+            cancel.Cancel();
+        }
+
+        // Meanwhile more happens, including a rejected command (which may leave a gap in the sequence).
+        await Plan(client, projectId, weight: 10);
+        await Assert.ThrowsAsync<RpcException>(() => client.PlanMilestoneAsync(new PlanMilestoneRequest
+        {
+            RequestId = NewRequestId(), ProjectId = projectId, Name = "Too big", Weight = 100, DueDate = "2026-01-01",
+        }).ResponseAsync);
+        await client.ChangeProjectStatusAsync(new ChangeProjectStatusRequest
+        {
+            RequestId = NewRequestId(), ProjectId = projectId, Status = ProjectStatus.OnHold, Reason = "Awaiting ministry approval",
+        });
+
+        // Second connection resumes after the last sequence received.
+        using var second = client.SubscribePortfolioEvents(new SubscribePortfolioEventsRequest
+        {
+            AfterSequence = received[^1].Envelope.Sequence, Follow = false,
+        });
+        while (await second.ResponseStream.MoveNext(default)) received.Add(second.ResponseStream.Current.Event);
+
+        var history = (await client.GetProjectHistoryAsync(new GetProjectHistoryRequest { ProjectId = projectId })).Events;
+        var mine = received.Where(e => e.Envelope.StreamId == projectId).ToList();
+        Assert.Equal(history.Select(e => e.Envelope.Sequence), mine.Select(e => e.Envelope.Sequence));
+        Assert.Equal(received.Count, received.Select(e => e.Envelope.Sequence).Distinct().Count());
+        Assert.Equal(received.Select(e => e.Envelope.Sequence).Order(), received.Select(e => e.Envelope.Sequence));
+        Assert.Equal(ProjectEvent.PayloadOneofCase.ProjectStatusChanged, mine[^1].PayloadCase);
+    }
+
+    [Fact]
+    public async Task A_following_subscriber_receives_events_committed_after_it_connected()
+    {
+        var start = await LastSequence();
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var feed = client.SubscribePortfolioEvents(new SubscribePortfolioEventsRequest { AfterSequence = start, Follow = true },
+            cancellationToken: cancel.Token);
+
+        var register = Register();
+        var projectId = (await client.RegisterProjectAsync(register)).Result.StreamId;
+
+        ProjectEvent? registered = null;
+        while (registered is null && await feed.ResponseStream.MoveNext(cancel.Token))
+            if (feed.ResponseStream.Current.Event.Envelope.StreamId == projectId) registered = feed.ResponseStream.Current.Event;
+
+        Assert.NotNull(registered);
+        Assert.Equal(register.Code, registered.ProjectRegistered.Code);
+        Assert.Equal(register.RequestId, registered.Envelope.CausationId);
+    }
+
+    [Fact]
+    public async Task A_negative_start_is_invalid_argument()
+    {
+        using var feed = client.SubscribePortfolioEvents(new SubscribePortfolioEventsRequest { AfterSequence = -1 });
+        var e = await Assert.ThrowsAsync<RpcException>(() => feed.ResponseStream.MoveNext(default));
+        Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+    }
+
+    async Task<long> LastSequence()
+    {
+        var last = 0L;
+        using var feed = client.SubscribePortfolioEvents(new SubscribePortfolioEventsRequest { AfterSequence = 0 });
+        while (await feed.ResponseStream.MoveNext(default)) last = feed.ResponseStream.Current.Event.Envelope.Sequence;
+        return last;
+    }
+}

@@ -1,0 +1,124 @@
+// Retries never duplicate, races never lose: request_id idempotency and optimistic concurrency.
+using Google.Rpc;
+using Grpc.Core;
+using Regeneration.Projects.V1;
+using Regeneration.Tests.Infrastructure;
+using static Regeneration.Tests.Infrastructure.Requests;
+
+namespace Regeneration.Tests.Projects;
+
+public class IdempotencyAndConcurrencyTests(ProjectsServer server) : IClassFixture<ProjectsServer>
+{
+    readonly ProjectService.ProjectServiceClient client = server.Client;
+
+    [Fact]
+    public async Task Repeating_a_command_returns_the_first_result_and_writes_nothing()
+    {
+        var register = Register();
+        var first = (await client.RegisterProjectAsync(register)).Result;
+        var again = (await client.RegisterProjectAsync(register)).Result;
+        Assert.False(first.Replayed);
+        Assert.True(again.Replayed);
+        Assert.Equal((first.StreamId, first.Version), (again.StreamId, again.Version));
+
+        var plan = new PlanMilestoneRequest
+        {
+            RequestId = NewRequestId(), ProjectId = first.StreamId, Name = "Design", Weight = 30, DueDate = "2026-04-30",
+        };
+        var planned = (await client.PlanMilestoneAsync(plan)).Result;
+        var replanned = (await client.PlanMilestoneAsync(plan)).Result;
+        Assert.Equal((planned.EntityId, planned.Version), (replanned.EntityId, replanned.Version));
+
+        var project = (await client.GetProjectAsync(new GetProjectRequest { ProjectId = first.StreamId })).Project;
+        Assert.Equal(2, project.Version);
+        Assert.Single(project.Milestones);
+    }
+
+    [Fact]
+    public async Task Reusing_a_request_id_for_a_different_command_is_rejected()
+    {
+        var register = Register();
+        var projectId = (await client.RegisterProjectAsync(register)).Result.StreamId;
+        var e = await Assert.ThrowsAsync<RpcException>(() => client.PlanMilestoneAsync(new PlanMilestoneRequest
+        {
+            RequestId = register.RequestId, ProjectId = projectId, Name = "Design", Weight = 30, DueDate = "2026-04-30",
+        }).ResponseAsync);
+        Assert.Equal(StatusCode.AlreadyExists, e.StatusCode);
+        Assert.Equal("request", e.Detail<ResourceInfo>()?.ResourceType);
+        var project = (await client.GetProjectAsync(new GetProjectRequest { ProjectId = projectId })).Project;
+        Assert.Empty(project.Milestones);
+    }
+
+    [Fact]
+    public async Task Concurrent_duplicates_of_one_request_write_exactly_once()
+    {
+        var (projectId, version) = await RegisterActive(client);
+        var milestoneId = await Plan(client, projectId);
+        var progress = new ReportMilestoneProgressRequest
+        {
+            RequestId = NewRequestId(), ProjectId = projectId, MilestoneId = milestoneId, Progress = 40,
+        };
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 16)
+            .Select(_ => Task.Run(async () => (await client.ReportMilestoneProgressAsync(progress)).Result)));
+
+        Assert.Single(results.Select(r => r.Version).Distinct());
+        Assert.Single(results, r => !r.Replayed);
+        var history = (await client.GetProjectHistoryAsync(new GetProjectHistoryRequest { ProjectId = projectId })).Events;
+        Assert.Single(history, e => e.MilestoneProgressReported is not null);
+        Assert.Equal(version + 2, history.Count);
+    }
+
+    [Fact]
+    public async Task Of_two_writers_with_the_same_expected_version_one_wins_and_the_other_is_aborted()
+    {
+        var (projectId, version) = await RegisterActive(client);
+        PlanMilestoneRequest Plan(string name) => new()
+        {
+            RequestId = NewRequestId(), ProjectId = projectId, ExpectedVersion = version, Name = name, Weight = 10, DueDate = "2026-04-30",
+        };
+
+        var outcomes = await Task.WhenAll(new[] { Plan("A"), Plan("B") }.Select(async r =>
+        {
+            try { await client.PlanMilestoneAsync(r); return StatusCode.OK; }
+            catch (RpcException e) { return e.StatusCode; }
+        }));
+
+        Assert.Equal([StatusCode.OK, StatusCode.Aborted], outcomes.Order());
+        var project = (await client.GetProjectAsync(new GetProjectRequest { ProjectId = projectId })).Project;
+        Assert.Equal(version + 1, project.Version);
+        Assert.Single(project.Milestones);
+    }
+
+    [Fact]
+    public async Task A_stale_expected_version_is_aborted_and_writes_nothing()
+    {
+        var (projectId, version) = await RegisterActive(client);
+        await Plan(client, projectId);
+        var e = await Assert.ThrowsAsync<RpcException>(() => client.ChangeProjectStatusAsync(new ChangeProjectStatusRequest
+        {
+            RequestId = NewRequestId(), ProjectId = projectId, ExpectedVersion = version, Status = ProjectStatus.OnHold, Reason = "Budget freeze",
+        }).ResponseAsync);
+        Assert.Equal(StatusCode.Aborted, e.StatusCode);
+        var project = (await client.GetProjectAsync(new GetProjectRequest { ProjectId = projectId })).Project;
+        Assert.Equal((ProjectStatus.Active, version + 1), (project.Status, project.Version));
+    }
+
+    [Fact]
+    public async Task Many_writers_without_expected_version_all_land_and_none_is_lost()
+    {
+        var (projectId, version) = await RegisterActive(client);
+        const int writers = 12;
+
+        var results = await Task.WhenAll(Enumerable.Range(0, writers).Select(i => Task.Run(async () =>
+            (await client.PlanMilestoneAsync(new PlanMilestoneRequest
+            {
+                RequestId = NewRequestId(), ProjectId = projectId, Name = $"Work package {i}", Weight = 5, DueDate = "2026-09-30",
+            })).Result)));
+
+        var project = (await client.GetProjectAsync(new GetProjectRequest { ProjectId = projectId })).Project;
+        Assert.Equal(writers, project.Milestones.Count);
+        Assert.Equal(version + writers, project.Version);
+        Assert.Equal(Enumerable.Range((int)version + 1, writers).Select(v => (long)v), results.Select(r => r.Version).Order());
+    }
+}
