@@ -1,1 +1,1 @@
-Regeneration.Projects.ProjectsApp.Build(args).Run();
+return await Regeneration.ServiceDefaults.ServiceHosting.RunAsync(args, Regeneration.Projects.ProjectsApp.Build);

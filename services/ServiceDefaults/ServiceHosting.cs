@@ -85,6 +85,24 @@ public static class ServiceHosting
         return app;
     }
 
+    /// <summary>
+    /// Runs the service, or, with <c>--healthcheck URL</c>, probes a running one over HTTP/2 and exits 0 when
+    /// it is healthy (container health checks need no curl in the image).
+    /// </summary>
+    public static async Task<int> RunAsync(string[] args, Func<string[], WebApplication> build)
+    {
+        if (args is ["--healthcheck", var url])
+        {
+            using var http = new HttpClient { DefaultRequestVersion = System.Net.HttpVersion.Version20,
+                DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact, Timeout = TimeSpan.FromSeconds(3) };
+            try { return (await http.GetAsync(url)).IsSuccessStatusCode ? 0 : 1; }
+            catch (HttpRequestException) { return 1; }
+            catch (TaskCanceledException) { return 1; }
+        }
+        await build(args).RunAsync();
+        return 0;
+    }
+
     /// <summary>PascalCase member name (C# generated code) to the proto field name: PlannedStart -> planned_start.</summary>
     public static string ProtoFieldName(string member)
     {
