@@ -1,7 +1,5 @@
 // Domain <-> contract. The domain's enums share the contract's numbers, so enum mapping is a cast.
-using Google.Protobuf.WellKnownTypes;
 using JasperFx.Events;
-using Regeneration.Common.V1;
 using Regeneration.ServiceDefaults;
 using V1 = Regeneration.Projects.V1;
 
@@ -34,12 +32,7 @@ static class ProtoMapping
     {
         var result = new V1.ProjectEvent
         {
-            Envelope = new EventEnvelope
-            {
-                Sequence = e.Sequence, StreamId = e.StreamId.ToString(), Version = e.Version, Type = e.EventType.Name,
-                RecordedAt = Timestamp.FromDateTimeOffset(e.Timestamp), Actor = e.UserName ?? "",
-                CorrelationId = e.CorrelationId ?? "", CausationId = e.CausationId ?? "",
-            },
+            Envelope = e.ToEnvelope(),
         };
         switch (e.Data)
         {

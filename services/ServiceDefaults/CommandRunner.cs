@@ -50,15 +50,20 @@ public sealed class CommandRunner(IDocumentStore store, TimeProvider time)
             return (decision, decision.Events.Count);
         });
 
-    /// <summary>Appends the decided events to an existing stream.</summary>
+    /// <summary>Appends the decided events to an existing stream (NOT_FOUND when there is none).</summary>
     public Task<CommandResult> Append<TAggregate>(CommandEnvelope command, Guid streamId, string resourceType,
         Func<TAggregate, Decision> decide) where TAggregate : class =>
+        Write<TAggregate>(command, streamId,
+            aggregate => decide(aggregate ?? throw new NotFoundException(resourceType, streamId.ToString())));
+
+    /// <summary>Appends the decided events to a stream that may not exist yet (the decider gets null).</summary>
+    public Task<CommandResult> Write<TAggregate>(CommandEnvelope command, Guid streamId,
+        Func<TAggregate?, Decision> decide) where TAggregate : class =>
         Run(command, streamId, async session =>
         {
             var stream = command.ExpectedVersion is { } expected
                 ? await session.Events.FetchForWriting<TAggregate>(streamId, expected)
                 : await session.Events.FetchForExclusiveWriting<TAggregate>(streamId);
-            if (stream.Aggregate is null) throw new NotFoundException(resourceType, streamId.ToString());
             var decision = decide(stream.Aggregate);
             stream.AppendMany(decision.Events);
             return (decision, (stream.StartingVersion ?? 0) + decision.Events.Count);

@@ -92,6 +92,8 @@ public sealed class ErrorInterceptor(IServiceProvider services, ILogger<ErrorInt
             Status(Code.Aborted, e is ConcurrencyConflictException ? e.Message
                 : "The project was changed by another request; read it again and retry",
                 new ErrorInfo { Reason = "CONCURRENT_MODIFICATION", Domain = "regeneration" }),
+        DependencyUnavailableException x => Status(Code.Unavailable, x.Message,
+            new ErrorInfo { Reason = "DEPENDENCY_UNAVAILABLE", Domain = "regeneration", Metadata = { ["dependency"] = x.Dependency } }),
         PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } x =>
             Status(Code.AlreadyExists, $"A unique value is already taken ({x.ConstraintName})",
                 new ErrorInfo { Reason = "UNIQUE_VIOLATION", Domain = "regeneration" }),

@@ -43,3 +43,11 @@ public sealed class AlreadyExistsException(string resourceType, string resourceN
 
 /// <summary>Another writer changed the stream first, or expected_version is stale: ABORTED.</summary>
 public sealed class ConcurrencyConflictException(string message) : DomainException(message);
+
+/// <summary>A service this one depends on cannot answer now: UNAVAILABLE (retry later; nothing was written).</summary>
+public sealed class DependencyUnavailableException(string dependency, string message, Exception? inner = null)
+    : DomainException(message)
+{
+    public string Dependency { get; } = dependency;
+    public Exception? Cause { get; } = inner;
+}

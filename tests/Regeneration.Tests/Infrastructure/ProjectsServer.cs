@@ -1,9 +1,6 @@
-// A real Projects service for a test class: the real composition (ProjectsApp), Kestrel on a free
-// loopback port, HTTP/2, its own database; tests talk to it through a real gRPC channel.
-using Grpc.Core;
+// A Projects service with a database of its own, shared by the tests of one class.
 using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
-using Microsoft.AspNetCore.Builder;
 using Regeneration.Projects;
 using Regeneration.Projects.V1;
 
@@ -11,23 +8,14 @@ namespace Regeneration.Tests.Infrastructure;
 
 public sealed class ProjectsServer : IAsyncLifetime
 {
-    WebApplication? app;
-    public GrpcChannel Channel { get; private set; } = null!;
+    ServiceHost host = null!;
+    public GrpcChannel Channel => host.Channel;
+    public string Address => host.Address;
     public ProjectService.ProjectServiceClient Client { get; private set; } = null!;
-    public string Address { get; private set; } = "";
-    public string ConnectionString { get; private set; } = "";
 
     public async Task InitializeAsync()
     {
-        ConnectionString = await PostgresServer.CreateDatabaseAsync();
-        app = ProjectsApp.Build([
-            "--urls=http://127.0.0.1:0",
-            $"--ConnectionStrings:Postgres={ConnectionString}",
-            "--Logging:LogLevel:Default=Warning",
-        ]);
-        await app.StartAsync();
-        Address = app.Urls.First();
-        Channel = GrpcChannel.ForAddress(Address);
+        host = await ServiceHost.StartAsync(ProjectsApp.Build, await PostgresServer.CreateDatabaseAsync());
         Client = new ProjectService.ProjectServiceClient(Channel);
     }
 
@@ -40,9 +28,5 @@ public sealed class ProjectsServer : IAsyncLifetime
             return metadata;
         }));
 
-    public async Task DisposeAsync()
-    {
-        Channel?.Dispose();
-        if (app is not null) await app.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await host.DisposeAsync();
 }

@@ -1,0 +1,99 @@
+// The gRPC face of the Budget service. Before money moves, the project is checked with the Projects
+// service (outside the transaction: a remote call never holds a stream lock).
+using Grpc.Core;
+using Marten;
+using Regeneration.Budget.V1;
+using Regeneration.Common.V1;
+using Regeneration.ServiceDefaults;
+using static Regeneration.ServiceDefaults.ValidationRules;
+
+namespace Regeneration.Budget;
+
+public sealed class BudgetGrpcService(CommandRunner commands, IDocumentStore store, ChangeFeed feed, ProjectDirectory projects)
+    : BudgetService.BudgetServiceBase
+{
+    const string Resource = "budget";
+
+    public override async Task<AllocateFundsResponse> AllocateFunds(AllocateFundsRequest r, ServerCallContext call)
+    {
+        var (id, standing) = await Check(r.ProjectId, call);
+        var command = new AllocateFunds((FundingSource)r.Source, r.FiscalYear, r.AmountWon);
+        return new() { Result = await Write(r.RequestId, id, r.HasExpectedVersion ? r.ExpectedVersion : null, r, call,
+            b => BudgetDecider.Allocate(id, b, standing, command)) };
+    }
+
+    public override async Task<ReviseAllocationResponse> ReviseAllocation(ReviseAllocationRequest r, ServerCallContext call)
+    {
+        var (id, standing) = await Check(r.ProjectId, call);
+        var command = new ReviseAllocation((FundingSource)r.Source, r.FiscalYear, r.NewAmountWon, r.Reason);
+        return new() { Result = await Write(r.RequestId, id, r.HasExpectedVersion ? r.ExpectedVersion : null, r, call,
+            b => BudgetDecider.Revise(id, b, standing, command)) };
+    }
+
+    public override async Task<CommitFundsResponse> CommitFunds(CommitFundsRequest r, ServerCallContext call)
+    {
+        var (id, standing) = await Check(r.ProjectId, call);
+        var command = new CommitFunds(r.ContractRef, (FundingSource)r.Source, r.FiscalYear, r.AmountWon, r.Description);
+        return new() { Result = await Write(r.RequestId, id, r.HasExpectedVersion ? r.ExpectedVersion : null, r, call,
+            b => BudgetDecider.Commit(id, b, standing, command)) };
+    }
+
+    public override async Task<RecordExpenditureResponse> RecordExpenditure(RecordExpenditureRequest r, ServerCallContext call)
+    {
+        var (id, _) = await Check(r.ProjectId, call);
+        var command = new RecordExpenditure(r.InvoiceRef, r.ContractRef, r.AmountWon, Date(r.SpentOn));
+        return new() { Result = await Write(r.RequestId, id, r.HasExpectedVersion ? r.ExpectedVersion : null, r, call,
+            b => BudgetDecider.RecordExpenditure(id, b, command)) };
+    }
+
+    public override async Task<GetProjectBudgetResponse> GetProjectBudget(GetProjectBudgetRequest r, ServerCallContext call)
+    {
+        await using var session = store.QuerySession();
+        var budget = await session.LoadAsync<ProjectBudget>(Guid.Parse(r.ProjectId), call.CancellationToken)
+            ?? throw new NotFoundException(Resource, r.ProjectId);
+        return new GetProjectBudgetResponse { Budget = budget.ToProto() };
+    }
+
+    public override async Task<GetProjectBudgetAsOfResponse> GetProjectBudgetAsOf(GetProjectBudgetAsOfRequest r, ServerCallContext call)
+    {
+        await using var session = store.QuerySession();
+        var budget = await session.Events.AggregateStreamAsync<ProjectBudget>(Guid.Parse(r.ProjectId),
+                timestamp: r.AsOf.ToDateTimeOffset(), token: call.CancellationToken)
+            ?? throw new NotFoundException(Resource, $"{r.ProjectId} as of {r.AsOf}");
+        return new GetProjectBudgetAsOfResponse { Budget = budget.ToProto() };
+    }
+
+    public override async Task<GetPortfolioBudgetResponse> GetPortfolioBudget(GetPortfolioBudgetRequest r, ServerCallContext call)
+    {
+        var listings = projects.All(call.CancellationToken);
+        IReadOnlyList<ProjectBudget> budgets;
+        await using (var session = store.QuerySession())
+            budgets = await session.Query<ProjectBudget>().ToListAsync(call.CancellationToken);
+        return ProtoMapping.ToPortfolio(budgets, await listings);
+    }
+
+    public override async Task<GetBudgetHistoryResponse> GetBudgetHistory(GetBudgetHistoryRequest r, ServerCallContext call)
+    {
+        await using var session = store.QuerySession();
+        var events = await session.Events.FetchStreamAsync(Guid.Parse(r.ProjectId), token: call.CancellationToken);
+        if (events.Count == 0) throw new NotFoundException(Resource, r.ProjectId);
+        return new GetBudgetHistoryResponse { Events = { events.Select(e => e.ToProto()) } };
+    }
+
+    public override async Task SubscribeBudgetEvents(SubscribeBudgetEventsRequest r,
+        IServerStreamWriter<SubscribeBudgetEventsResponse> stream, ServerCallContext call)
+    {
+        await foreach (var e in feed.Read(r.AfterSequence, r.Follow, call.CancellationToken))
+            await stream.WriteAsync(new SubscribeBudgetEventsResponse { Event = e.ToProto() }, call.CancellationToken);
+    }
+
+    async Task<(Guid, ProjectStanding)> Check(string projectId, ServerCallContext call)
+    {
+        var id = Guid.Parse(projectId);
+        return (id, await projects.StandingOf(id, call.CancellationToken));
+    }
+
+    Task<CommandResult> Write(string requestId, Guid projectId, long? expectedVersion, Google.Protobuf.IMessage request,
+        ServerCallContext call, Func<ProjectBudget?, Decision> decide) =>
+        commands.Write(new CommandEnvelope(requestId, expectedVersion, RequestContext.From(call), request), projectId, decide);
+}

@@ -1,0 +1,99 @@
+// The shape of every request; the money rules that depend on the budget live in the decider.
+using FluentValidation;
+using Regeneration.Budget.V1;
+using Regeneration.ServiceDefaults;
+
+namespace Regeneration.Budget;
+
+static class BudgetRules
+{
+    public const string RefPattern = "^[A-Za-z0-9][A-Za-z0-9_./-]{0,63}$";
+
+    public static IRuleBuilderOptions<T, long> Amount<T>(this IRuleBuilder<T, long> rule, long min) =>
+        rule.InclusiveBetween(min, BudgetDecider.MaxAmount)
+            .WithMessage($"must be whole won between {min:N0} and {BudgetDecider.MaxAmount:N0}");
+
+    public static IRuleBuilderOptions<T, int> FiscalYear<T>(this IRuleBuilder<T, int> rule) =>
+        rule.InclusiveBetween(2000, 2100).WithMessage("must be a year between 2000 and 2100");
+
+    public static IRuleBuilderOptions<T, string> Reference<T>(this IRuleBuilder<T, string> rule) =>
+        rule.Matches(RefPattern).WithMessage("must be 1..64 characters of A-Z, a-z, 0-9 and - _ / .");
+}
+
+sealed class AllocateFundsValidator : AbstractValidator<AllocateFundsRequest>
+{
+    public AllocateFundsValidator()
+    {
+        RuleFor(x => x.RequestId).RequestId();
+        RuleFor(x => x.ProjectId).Uuid();
+        RuleFor(x => x.Source).KnownValue();
+        RuleFor(x => x.FiscalYear).FiscalYear();
+        RuleFor(x => x.AmountWon).Amount(1);
+    }
+}
+
+sealed class ReviseAllocationValidator : AbstractValidator<ReviseAllocationRequest>
+{
+    public ReviseAllocationValidator()
+    {
+        RuleFor(x => x.RequestId).RequestId();
+        RuleFor(x => x.ProjectId).Uuid();
+        RuleFor(x => x.Source).KnownValue();
+        RuleFor(x => x.FiscalYear).FiscalYear();
+        RuleFor(x => x.NewAmountWon).Amount(0);
+        RuleFor(x => x.Reason).Text(500);
+    }
+}
+
+sealed class CommitFundsValidator : AbstractValidator<CommitFundsRequest>
+{
+    public CommitFundsValidator()
+    {
+        RuleFor(x => x.RequestId).RequestId();
+        RuleFor(x => x.ProjectId).Uuid();
+        RuleFor(x => x.Source).KnownValue();
+        RuleFor(x => x.FiscalYear).FiscalYear();
+        RuleFor(x => x.ContractRef).Reference();
+        RuleFor(x => x.AmountWon).Amount(1);
+        RuleFor(x => x.Description).MaximumLength(200);
+    }
+}
+
+sealed class RecordExpenditureValidator : AbstractValidator<RecordExpenditureRequest>
+{
+    public RecordExpenditureValidator(TimeProvider time)
+    {
+        RuleFor(x => x.RequestId).RequestId();
+        RuleFor(x => x.ProjectId).Uuid();
+        RuleFor(x => x.InvoiceRef).Reference();
+        RuleFor(x => x.ContractRef).Reference();
+        RuleFor(x => x.AmountWon).Amount(1);
+        RuleFor(x => x.SpentOn).IsoDate()
+            .Must(d => ValidationRules.Date(d) <= DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime.AddDays(1)))
+            .WithMessage("must not be in the future");
+    }
+}
+
+sealed class GetProjectBudgetValidator : AbstractValidator<GetProjectBudgetRequest>
+{
+    public GetProjectBudgetValidator() => RuleFor(x => x.ProjectId).Uuid();
+}
+
+sealed class GetProjectBudgetAsOfValidator : AbstractValidator<GetProjectBudgetAsOfRequest>
+{
+    public GetProjectBudgetAsOfValidator()
+    {
+        RuleFor(x => x.ProjectId).Uuid();
+        RuleFor(x => x.AsOf).NotNull().WithMessage("is required");
+    }
+}
+
+sealed class GetBudgetHistoryValidator : AbstractValidator<GetBudgetHistoryRequest>
+{
+    public GetBudgetHistoryValidator() => RuleFor(x => x.ProjectId).Uuid();
+}
+
+sealed class SubscribeBudgetEventsValidator : AbstractValidator<SubscribeBudgetEventsRequest>
+{
+    public SubscribeBudgetEventsValidator() => RuleFor(x => x.AfterSequence).GreaterThanOrEqualTo(0);
+}

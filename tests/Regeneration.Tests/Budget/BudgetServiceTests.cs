@@ -1,0 +1,282 @@
+// The Budget service through real gRPC, with the real Projects service it checks, on real PostgreSQL.
+using Google.Protobuf.WellKnownTypes;
+using Google.Rpc;
+using Grpc.Core;
+using BudgetDecider = Regeneration.Budget.BudgetDecider;
+using BudgetApp = Regeneration.Budget.BudgetApp;
+using Regeneration.Budget.V1;
+using Regeneration.Projects.V1;
+using Regeneration.Tests.Infrastructure;
+using static Regeneration.Tests.Infrastructure.Requests;
+
+namespace Regeneration.Tests.Budget;
+
+public class BudgetServiceTests(BudgetServers servers) : IClassFixture<BudgetServers>
+{
+    readonly BudgetService.BudgetServiceClient budget = servers.BudgetClient;
+    readonly ProjectService.ProjectServiceClient projects = servers.ProjectsClient;
+
+    Task<CommandResultOf> Allocate(string projectId, FundingSource source, long amount, int year = 2025, string? requestId = null) =>
+        Run(budget.AllocateFundsAsync(new AllocateFundsRequest
+        {
+            RequestId = requestId ?? NewRequestId(), ProjectId = projectId, Source = source, FiscalYear = year, AmountWon = amount,
+        }).ResponseAsync, r => r.Result);
+
+    Task<CommandResultOf> Commit(string projectId, string contract, FundingSource source, long amount, int year = 2025) =>
+        Run(budget.CommitFundsAsync(new CommitFundsRequest
+        {
+            RequestId = NewRequestId(), ProjectId = projectId, ContractRef = contract, Source = source, FiscalYear = year, AmountWon = amount,
+        }).ResponseAsync, r => r.Result);
+
+    RecordExpenditureRequest Spend(string projectId, string invoice, string contract, long amount, string on = "2025-06-30") => new()
+    {
+        RequestId = NewRequestId(), ProjectId = projectId, InvoiceRef = invoice, ContractRef = contract, AmountWon = amount, SpentOn = on,
+    };
+
+    public sealed record CommandResultOf(Regeneration.Common.V1.CommandResult Result);
+    static async Task<CommandResultOf> Run<T>(Task<T> call, Func<T, Regeneration.Common.V1.CommandResult> result) => new(result(await call));
+
+    async Task<ProjectBudget> Budget(string projectId) =>
+        (await budget.GetProjectBudgetAsync(new GetProjectBudgetRequest { ProjectId = projectId })).Budget;
+
+    async Task<int> EventCount(string projectId)
+    {
+        try { return (await budget.GetBudgetHistoryAsync(new GetBudgetHistoryRequest { ProjectId = projectId })).Events.Count; }
+        catch (RpcException e) when (e.StatusCode == StatusCode.NotFound) { return 0; }
+    }
+
+    [Fact]
+    public async Task Co_funded_allocations_commitments_and_expenditures_add_up_by_source_and_year()
+    {
+        var (projectId, _) = await RegisterActive(projects);
+        await Allocate(projectId, FundingSource.National, 6_000_000_000);
+        await Allocate(projectId, FundingSource.Provincial, 1_500_000_000);
+        await Allocate(projectId, FundingSource.Municipal, 2_500_000_000);
+        await Allocate(projectId, FundingSource.National, 1_000_000_000, year: 2026);
+        await Commit(projectId, "CT-2025-001", FundingSource.National, 4_000_000_000);
+        await Commit(projectId, "CT-2025-002", FundingSource.Municipal, 2_000_000_000);
+        await budget.RecordExpenditureAsync(Spend(projectId, "INV-0001", "CT-2025-001", 1_250_000_000));
+        var last = await budget.RecordExpenditureAsync(Spend(projectId, "INV-0002", "CT-2025-002", 300_000_000, on: "2026-01-15"));
+
+        var b = await Budget(projectId);
+
+        Assert.Equal((11_000_000_000L, 6_000_000_000L, 1_550_000_000L, 5_000_000_000L, 9_450_000_000L),
+            (b.Totals.AllocatedWon, b.Totals.CommittedWon, b.Totals.SpentWon, b.Totals.UncommittedWon, b.Totals.RemainingWon));
+        var national = b.BySource.Single(s => s.Source == FundingSource.National).Amounts;
+        Assert.Equal((7_000_000_000L, 4_000_000_000L, 1_250_000_000L), (national.AllocatedWon, national.CommittedWon, national.SpentWon));
+        var municipal2026 = b.BySourceAndYear.Single(s => s.Source == FundingSource.Municipal && s.FiscalYear == 2026).Amounts;
+        Assert.Equal(300_000_000, municipal2026.SpentWon);
+        Assert.Equal((2, last.Result.Version), (b.InvoiceCount, b.Version));
+        Assert.Equal(1_250_000_000, b.Contracts.Single(c => c.ContractRef == "CT-2025-001").SpentWon);
+    }
+
+    [Fact]
+    public async Task Over_commitment_is_failed_precondition_with_the_amounts_and_writes_nothing()
+    {
+        var (projectId, _) = await RegisterActive(projects);
+        await Allocate(projectId, FundingSource.National, 1_000_000);
+        var before = await EventCount(projectId);
+
+        var e = await Assert.ThrowsAsync<RpcException>(() => Commit(projectId, "CT-1", FundingSource.National, 1_000_001));
+
+        Assert.Equal(StatusCode.FailedPrecondition, e.StatusCode);
+        Assert.Contains("1,000,001 won", e.Status.Detail);
+        Assert.Contains("1,000,000 won allocated", e.Status.Detail);
+        Assert.Equal("OVER_COMMITMENT", e.Detail<PreconditionFailure>()!.Violations.Single().Type);
+        Assert.Equal(before, await EventCount(projectId));
+    }
+
+    [Fact]
+    public async Task Over_spending_is_failed_precondition_and_writes_nothing()
+    {
+        var (projectId, _) = await RegisterActive(projects);
+        await Allocate(projectId, FundingSource.Private, 500);
+        await Commit(projectId, "CT-9", FundingSource.Private, 400);
+        var before = await EventCount(projectId);
+
+        var e = await Assert.ThrowsAsync<RpcException>(() => budget.RecordExpenditureAsync(Spend(projectId, "INV-1", "CT-9", 401)).ResponseAsync);
+
+        Assert.Equal(StatusCode.FailedPrecondition, e.StatusCode);
+        Assert.Contains("401 won", e.Status.Detail);
+        Assert.Equal(before, await EventCount(projectId));
+    }
+
+    public static TheoryData<string, string> BadAllocations => new()
+    {
+        { "zero amount", "amount_won" },
+        { "negative amount", "amount_won" },
+        { "amount over the ceiling", "amount_won" },
+        { "unspecified source", "source" },
+        { "unknown source", "source" },
+        { "fiscal year 1999", "fiscal_year" },
+        { "project id not a uuid", "project_id" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadAllocations))]
+    public async Task A_malformed_allocation_is_invalid_argument_and_writes_nothing(string how, string field)
+    {
+        var (projectId, _) = await RegisterActive(projects);
+        var request = new AllocateFundsRequest
+        {
+            RequestId = NewRequestId(), ProjectId = projectId, Source = FundingSource.National, FiscalYear = 2025, AmountWon = 1_000,
+        };
+        switch (how)
+        {
+            case "zero amount": request.AmountWon = 0; break;
+            case "negative amount": request.AmountWon = -5; break;
+            case "amount over the ceiling": request.AmountWon = BudgetDecider.MaxAmount + 1; break;
+            case "unspecified source": request.Source = FundingSource.Unspecified; break;
+            case "unknown source": request.Source = (FundingSource)9; break;
+            case "fiscal year 1999": request.FiscalYear = 1999; break;
+            case "project id not a uuid": request.ProjectId = "P-1"; break;
+        }
+
+        var e = await Assert.ThrowsAsync<RpcException>(() => budget.AllocateFundsAsync(request).ResponseAsync);
+
+        Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+        Assert.Contains(field, e.ViolatedFields());
+        Assert.Equal(0, await EventCount(projectId));
+    }
+
+    [Fact]
+    public async Task Money_for_an_unknown_project_is_not_found()
+    {
+        var e = await Assert.ThrowsAsync<RpcException>(() => Allocate(Guid.NewGuid().ToString(), FundingSource.National, 10));
+        Assert.Equal(StatusCode.NotFound, e.StatusCode);
+        Assert.Equal("project", e.Detail<ResourceInfo>()?.ResourceType);
+    }
+
+    [Fact]
+    public async Task A_cancelled_project_takes_no_new_money_but_still_pays_its_contracts()
+    {
+        var (projectId, _) = await RegisterActive(projects);
+        await Allocate(projectId, FundingSource.Municipal, 10_000);
+        await Commit(projectId, "CT-7", FundingSource.Municipal, 8_000);
+        await projects.ChangeProjectStatusAsync(new ChangeProjectStatusRequest
+        {
+            RequestId = NewRequestId(), ProjectId = projectId, Status = Regeneration.Projects.V1.ProjectStatus.Cancelled, Reason = "Council vote",
+        });
+
+        var allocate = await Assert.ThrowsAsync<RpcException>(() => Allocate(projectId, FundingSource.Municipal, 1));
+        var commit = await Assert.ThrowsAsync<RpcException>(() => Commit(projectId, "CT-8", FundingSource.Municipal, 1));
+        await budget.RecordExpenditureAsync(Spend(projectId, "INV-77", "CT-7", 8_000));
+
+        Assert.Equal(StatusCode.FailedPrecondition, allocate.StatusCode);
+        Assert.Equal(StatusCode.FailedPrecondition, commit.StatusCode);
+        Assert.Equal("PROJECT_CLOSED", allocate.Detail<PreconditionFailure>()!.Violations.Single().Type);
+        Assert.Equal(8_000, (await Budget(projectId)).Totals.SpentWon);
+    }
+
+    [Fact]
+    public async Task When_the_projects_service_is_unreachable_money_does_not_move_and_the_answer_is_unavailable()
+    {
+        var (projectId, _) = await RegisterActive(projects);
+        await using var cutOff = await ServiceHost.StartAsync(BudgetApp.Build, servers.ConnectionString,
+            "Services:Projects=http://127.0.0.1:9");
+        var isolated = new BudgetService.BudgetServiceClient(cutOff.Channel);
+
+        var e = await Assert.ThrowsAsync<RpcException>(() => isolated.AllocateFundsAsync(new AllocateFundsRequest
+        {
+            RequestId = NewRequestId(), ProjectId = projectId, Source = FundingSource.National, FiscalYear = 2025, AmountWon = 100,
+        }).ResponseAsync);
+
+        Assert.Equal(StatusCode.Unavailable, e.StatusCode);
+        Assert.Equal("DEPENDENCY_UNAVAILABLE", e.Detail<ErrorInfo>()?.Reason);
+        Assert.Equal(0, await EventCount(projectId));
+    }
+
+    [Fact]
+    public async Task Concurrent_duplicate_expenditures_are_counted_exactly_once()
+    {
+        var (projectId, _) = await RegisterActive(projects);
+        await Allocate(projectId, FundingSource.National, 1_000_000);
+        await Commit(projectId, "CT-1", FundingSource.National, 1_000_000);
+        var retried = Spend(projectId, "INV-42", "CT-1", 250_000);
+
+        // The same invoice, sent as retries of one request and as separate requests, all at once.
+        var calls = Enumerable.Range(0, 16).Select(i => i % 2 == 0 ? retried : Spend(projectId, "INV-42", "CT-1", 250_000))
+            .Select(r => Task.Run(async () =>
+            {
+                try { return (await budget.RecordExpenditureAsync(r)).Result.Replayed ? "replayed" : "written"; }
+                catch (RpcException e) { return e.StatusCode.ToString(); }
+            }));
+        var outcomes = await Task.WhenAll(calls);
+
+        Assert.Single(outcomes, o => o == "written");
+        Assert.All(outcomes, o => Assert.Contains(o, new[] { "written", "replayed", nameof(StatusCode.AlreadyExists) }));
+        var b = await Budget(projectId);
+        Assert.Equal((250_000L, 1), (b.Totals.SpentWon, b.InvoiceCount));
+    }
+
+    [Fact]
+    public async Task A_retried_command_returns_the_first_result_and_a_stale_version_is_aborted()
+    {
+        var (projectId, _) = await RegisterActive(projects);
+        var requestId = NewRequestId();
+        var first = await Allocate(projectId, FundingSource.National, 700, requestId: requestId);
+        var again = await Allocate(projectId, FundingSource.National, 700, requestId: requestId);
+        Assert.Equal((first.Result.Version, true), (again.Result.Version, again.Result.Replayed));
+        Assert.Equal(700, (await Budget(projectId)).Totals.AllocatedWon);
+
+        await Allocate(projectId, FundingSource.National, 1);
+        var e = await Assert.ThrowsAsync<RpcException>(() => budget.AllocateFundsAsync(new AllocateFundsRequest
+        {
+            RequestId = NewRequestId(), ProjectId = projectId, ExpectedVersion = first.Result.Version,
+            Source = FundingSource.National, FiscalYear = 2025, AmountWon = 5,
+        }).ResponseAsync);
+        Assert.Equal(StatusCode.Aborted, e.StatusCode);
+        Assert.Equal(701, (await Budget(projectId)).Totals.AllocatedWon);
+    }
+
+    [Fact]
+    public async Task The_budget_as_of_a_past_instant_and_its_history_come_from_the_events()
+    {
+        var (projectId, _) = await RegisterActive(projects);
+        await Allocate(projectId, FundingSource.National, 5_000);
+        await Commit(projectId, "CT-1", FundingSource.National, 3_000);
+        await budget.ReviseAllocationAsync(new ReviseAllocationRequest
+        {
+            RequestId = NewRequestId(), ProjectId = projectId, Source = FundingSource.National, FiscalYear = 2025,
+            NewAmountWon = 4_000, Reason = "Supplementary budget cut",
+        });
+
+        var history = (await budget.GetBudgetHistoryAsync(new GetBudgetHistoryRequest { ProjectId = projectId })).Events;
+        Assert.Equal(["BudgetOpened", "FundsAllocated", "FundsCommitted", "AllocationRevised"], history.Select(e => e.Envelope.Type));
+        Assert.Equal((5_000L, 4_000L, "Supplementary budget cut"),
+            (history[3].AllocationRevised.PreviousAmountWon, history[3].AllocationRevised.NewAmountWon, history[3].AllocationRevised.Reason));
+
+        var then = (await budget.GetProjectBudgetAsOfAsync(new GetProjectBudgetAsOfRequest
+        {
+            ProjectId = projectId, AsOf = history[1].Envelope.RecordedAt,
+        })).Budget;
+        Assert.Equal((5_000L, 0L, 2L), (then.Totals.AllocatedWon, then.Totals.CommittedWon, then.Version));
+        Assert.Equal((4_000L, 3_000L), ((await Budget(projectId)).Totals.AllocatedWon, (await Budget(projectId)).Totals.CommittedWon));
+    }
+
+    [Fact]
+    public async Task The_change_feed_resumes_after_the_last_sequence_without_gaps_or_repeats()
+    {
+        var (projectId, _) = await RegisterActive(projects);
+        await Allocate(projectId, FundingSource.Provincial, 900);
+        await Commit(projectId, "CT-1", FundingSource.Provincial, 900);
+        await Assert.ThrowsAsync<RpcException>(() => Commit(projectId, "CT-2", FundingSource.Provincial, 1));
+        await budget.RecordExpenditureAsync(Spend(projectId, "INV-1", "CT-1", 100));
+
+        var all = await Feed(0);
+        var mine = all.Where(e => e.Envelope.StreamId == projectId).ToList();
+        var resumed = await Feed(mine[1].Envelope.Sequence);
+
+        Assert.Equal(["BudgetOpened", "FundsAllocated", "FundsCommitted", "ExpenditureRecorded"], mine.Select(e => e.Envelope.Type));
+        Assert.Equal(all.SkipWhile(e => e.Envelope.Sequence <= mine[1].Envelope.Sequence).Select(e => e.Envelope.Sequence),
+            resumed.Select(e => e.Envelope.Sequence));
+    }
+
+    async Task<List<BudgetEvent>> Feed(long after)
+    {
+        var events = new List<BudgetEvent>();
+        using var call = budget.SubscribeBudgetEvents(new SubscribeBudgetEventsRequest { AfterSequence = after });
+        while (await call.ResponseStream.MoveNext(default)) events.Add(call.ResponseStream.Current.Event);
+        return events;
+    }
+}

@@ -1,0 +1,41 @@
+// One real service in the test process: its real composition, Kestrel on a free loopback port
+// (HTTP/2), reached through a real gRPC channel.
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+
+namespace Regeneration.Tests.Infrastructure;
+
+public sealed class ServiceHost : IAsyncDisposable
+{
+    readonly WebApplication app;
+
+    ServiceHost(WebApplication app, string address)
+    {
+        this.app = app;
+        Address = address;
+        Channel = GrpcChannel.ForAddress(address);
+    }
+
+    public string Address { get; }
+    public GrpcChannel Channel { get; }
+
+    /// <param name="settings">Extra configuration as "Key=Value" (e.g. "Services:Projects=http://...").</param>
+    public static async Task<ServiceHost> StartAsync(Func<string[], WebApplication> build, string connectionString,
+        params string[] settings)
+    {
+        var app = build([
+            "--urls=http://127.0.0.1:0",
+            $"--ConnectionStrings:Postgres={connectionString}",
+            "--Logging:LogLevel:Default=Warning",
+            .. settings.Select(s => "--" + s),
+        ]);
+        await app.StartAsync();
+        return new ServiceHost(app, app.Urls.First());
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Channel.Dispose();
+        await app.DisposeAsync();
+    }
+}
