@@ -39,7 +39,7 @@ public sealed class ProjectDirectory(ProjectService.ProjectServiceClient project
 
     /// <summary>The contract's name of a category, e.g. PROJECT_CATEGORY_SMART_SAFETY.</summary>
     static string CategoryName(ProjectCategory category) =>
-        ProjectsReflection.Descriptor.FindTypeByName<Google.Protobuf.Reflection.EnumDescriptor>("regeneration.projects.v1.ProjectCategory")
+        ProjectsReflection.Descriptor.FindTypeByName<Google.Protobuf.Reflection.EnumDescriptor>("ProjectCategory")
             .FindValueByNumber((int)category)?.Name ?? category.ToString();
 
     static async Task<T> Call<T>(Func<Task<T>> call, Guid? projectId)
