@@ -76,9 +76,9 @@ dotnet build Regeneration.sln -c Release -nologo -v quiet >"$state/logs/build.lo
   || { tail -30 "$state/logs/build.log"; exit 1; }
 
 # ---- Services ----
-start_service() { # name project port
+start_service() { # name project port [settings...]
   local dll="$root/services/$2/bin/Release/net10.0/Regeneration.$2.dll"
-  dotnet "$dll" --urls "http://127.0.0.1:$3" --ConnectionStrings:Postgres="$connection" \
+  dotnet "$dll" --urls "http://127.0.0.1:$3" --ConnectionStrings:Postgres="$connection" "${@:4}" \
     >"$state/logs/$1.log" 2>&1 &
   pids+=($!)
 }
@@ -90,15 +90,19 @@ wait_healthy() { # name port
   log "$1 did not become healthy; its log:"; tail -30 "$state/logs/$1.log"; exit 1
 }
 start_service projects Projects 5101
+start_service budget Budget 5102 --Services:Projects=http://127.0.0.1:5101
 wait_healthy projects 5101
+wait_healthy budget 5102
 
 # ---- Demo data ----
-dotnet "$root/tools/DemoData/bin/Release/net10.0/Regeneration.DemoData.dll" http://127.0.0.1:5101 | sed 's/^/[run] /'
+dotnet "$root/tools/DemoData/bin/Release/net10.0/Regeneration.DemoData.dll" http://127.0.0.1:5101 http://127.0.0.1:5102 \
+  | sed 's/^/[run] /'
 
 cat <<INFO
 
 Regeneration is running.
   Projects service (gRPC, h2c):  127.0.0.1:5101   health: curl --http2-prior-knowledge http://127.0.0.1:5101/healthz
+  Budget service (gRPC, h2c):    127.0.0.1:5102   health: curl --http2-prior-knowledge http://127.0.0.1:5102/healthz
   gRPC reflection is on, e.g.:   grpcurl -plaintext 127.0.0.1:5101 list
   PostgreSQL:                    $connection
   Logs:                          $state/logs

@@ -9,7 +9,7 @@ namespace Regeneration.DemoData;
 
 public static class DemoPortfolio
 {
-    public sealed record Summary(int Projects, int Milestones, int Written, int Replayed);
+    public sealed record Summary(int Projects, int Milestones, int Written, int Replayed, int Refused);
 
     record M(string Name, int Weight, string Due, int Progress = 0, string? CompletedOn = null,
         string? RebaselinedTo = null, string? Reason = null, string? Forecast = null);
@@ -124,11 +124,12 @@ public static class DemoPortfolio
              new("LoRa IoT network", 40, "2025-12-31", Progress: 70)]),
     ];
 
-    public static async Task<Summary> SeedAsync(ProjectService.ProjectServiceClient client, CancellationToken cancellation = default)
+    /// <summary>Loads the portfolio, and the budgets when a Budget client is given.</summary>
+    public static async Task<Summary> SeedAsync(ProjectService.ProjectServiceClient client,
+        Regeneration.Budget.V1.BudgetService.BudgetServiceClient? budget = null, CancellationToken cancellation = default)
     {
-        var written = 0;
-        var replayed = 0;
-        void Count(Regeneration.Common.V1.CommandResult r) { if (r.Replayed) replayed++; else written++; }
+        var counts = new DemoBudgets.Counts();
+        void Count(Regeneration.Common.V1.CommandResult r) { if (r.Replayed) counts.Replayed++; else counts.Written++; }
         var options = new CallOptions(cancellationToken: cancellation);
 
         foreach (var p in Projects)
@@ -155,6 +156,10 @@ public static class DemoPortfolio
                 Count(planned);
                 milestoneIds.Add(planned.EntityId);
             }
+            var work = p.Milestones.Select(m => new DemoBudgets.MilestoneWork(m.RebaselinedTo ?? m.Due, m.Weight, m.Progress, m.CompletedOn)).ToList();
+            if (budget is not null)
+                await DemoBudgets.SeedAsync(budget, p.Code, projectId, int.Parse(p.Start[..4]), int.Parse(p.End[..4]),
+                    committed: p.Status != ProjectStatus.Planned, work, counts, options);
             if (p.Status == ProjectStatus.Planned) continue;
 
             Count((await client.ChangeProjectStatusAsync(new ChangeProjectStatusRequest
@@ -190,6 +195,6 @@ public static class DemoPortfolio
                     RequestId = Id("final-status"), ProjectId = projectId, Status = p.Status, Reason = p.StatusReason ?? "",
                 }, options)).Result);
         }
-        return new Summary(Projects.Length, Projects.Sum(p => p.Milestones.Length), written, replayed);
+        return new Summary(Projects.Length, Projects.Sum(p => p.Milestones.Length), counts.Written, counts.Replayed, counts.Refused);
     }
 }

@@ -1,10 +1,16 @@
-// Usage: Regeneration.DemoData [projects-service-url]   (default http://127.0.0.1:5101)
+// Usage: Regeneration.DemoData [projects-url] [budget-url]
+//   defaults: http://127.0.0.1:5101 http://127.0.0.1:5102 ("-" skips the budgets)
 using Grpc.Net.Client;
+using Regeneration.Budget.V1;
 using Regeneration.DemoData;
 using Regeneration.Projects.V1;
 
-var address = args.Length > 0 ? args[0] : "http://127.0.0.1:5101";
-using var channel = GrpcChannel.ForAddress(address);
-var summary = await DemoPortfolio.SeedAsync(new ProjectService.ProjectServiceClient(channel));
+var projectsUrl = args.Length > 0 ? args[0] : "http://127.0.0.1:5101";
+var budgetUrl = args.Length > 1 ? args[1] : "http://127.0.0.1:5102";
+using var projects = GrpcChannel.ForAddress(projectsUrl);
+using var budget = budgetUrl == "-" ? null : GrpcChannel.ForAddress(budgetUrl);
+var summary = await DemoPortfolio.SeedAsync(new ProjectService.ProjectServiceClient(projects),
+    budget is null ? null : new BudgetService.BudgetServiceClient(budget));
 Console.WriteLine($"Demo portfolio: {summary.Projects} projects, {summary.Milestones} milestones; " +
-                  $"{summary.Written} commands written, {summary.Replayed} already there.");
+                  $"{summary.Written} commands written, {summary.Replayed} already there, " +
+                  $"{summary.Refused} over-commitments refused as designed.");

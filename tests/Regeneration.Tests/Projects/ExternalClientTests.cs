@@ -1,8 +1,6 @@
-// The contract works for integrators outside .NET, and the demo portfolio loads through it.
+// The contract works for integrators outside .NET.
 using System.Diagnostics;
 using System.Text.Json;
-using Regeneration.DemoData;
-using Regeneration.Projects.V1;
 using Regeneration.Tests.Infrastructure;
 
 namespace Regeneration.Tests.Projects;
@@ -32,30 +30,7 @@ public class ExternalClientTests(ProjectsServer server) : IClassFixture<Projects
         Assert.Equal("INVALID_ARGUMENT", result.GetProperty("invalid").GetString());
     }
 
-    [Fact]
-    public async Task The_demo_portfolio_loads_once_and_covers_every_category_status_and_milestone_state()
-    {
-        var first = await DemoPortfolio.SeedAsync(server.Client);
-        var second = await DemoPortfolio.SeedAsync(server.Client);
-
-        Assert.True(first.Projects >= 12);
-        Assert.Equal(0, second.Written);
-        Assert.Equal(first.Written + first.Replayed, second.Replayed);
-
-        var projects = (await server.Client.ListProjectsAsync(new ListProjectsRequest
-        {
-            Page = new Regeneration.Common.V1.PageRequest { PageSize = 500 },
-        })).Projects.Where(p => p.Code.StartsWith("WJ-")).ToList();
-        Assert.Equal(first.Projects, projects.Count);
-        Assert.Equal(Enum.GetValues<ProjectCategory>().Skip(1), projects.Select(p => p.Category).Distinct().Order());
-        Assert.Equal(Enum.GetValues<ProjectStatus>().Skip(1), projects.Select(p => p.Status).Distinct().Order());
-        var milestones = projects.SelectMany(p => p.Milestones).ToList();
-        Assert.Equal(Enum.GetValues<MilestoneStatus>().Skip(1), milestones.Select(m => m.Status).Distinct().Order());
-        Assert.Contains(milestones, m => m.RebaselineCount > 0);
-        Assert.All(projects, p => Assert.True(p.Milestones.Sum(m => m.Weight) <= 100));
-    }
-
-    static string RepositoryRoot()
+    internal static string RepositoryRoot()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Regeneration.sln"))) dir = dir.Parent;
