@@ -1,0 +1,188 @@
+// The figures: attainment, earned value, maturity and the gaps to the next level. Pure functions of
+// plain inputs (no I/O), so every formula is tested on hand-computed cases, and every answer can carry
+// the inputs it came from.
+namespace Regeneration.Kpi;
+
+public sealed record MilestoneInput(Guid Id, string Name, int Weight, DateOnly BaselineDue, DateOnly Forecast,
+    int Progress, bool Completed);
+
+public sealed record BudgetInput(long Allocated, long Spent, long Version);
+
+public sealed record TargetInput(Indicator Indicator, double Baseline, double Target, DateOnly TargetDate, Measurement? Latest);
+
+public sealed record ProjectInput(
+    Guid Id, string Code, string Name, string Category, string District, string Status, bool Cancelled,
+    DateOnly PlannedStart, IReadOnlyList<(string Dimension, int Weight)> Contributions,
+    IReadOnlyList<MilestoneInput> Milestones, long Version, BudgetInput? Budget, IReadOnlyList<TargetInput> Targets,
+    long IndicatorsVersion);
+
+public enum RagStatus { Green = 1, Amber = 2, Red = 3, NotAssessed = 4 }
+
+public sealed record EarnedValueResult(long Bac, long Pv, long Ev, long Ac, double? Spi, double? Cpi, long Eac, RagStatus Rag,
+    double Progress, double Planned, bool HasBudget);
+
+public sealed record Contribution(ProjectInput Project, int DeclaredWeight, double Delivery, bool DeliveryFromBudget,
+    double Outcome, bool OutcomeDefined, IReadOnlyList<TargetInput> Targets)
+{
+    public double Value => DeclaredWeight / 100.0 * Delivery * Outcome;
+}
+
+public abstract record GapStep(double ScoreAfter);
+public sealed record CompleteMilestoneStep(ProjectInput Project, MilestoneInput Milestone, double ScoreAfter) : GapStep(ScoreAfter);
+public sealed record ReachTargetStep(ProjectInput Project, TargetInput Target, double ScoreAfter) : GapStep(ScoreAfter);
+
+public sealed record DimensionResult(DimensionDefinition Dimension, bool Evidenced, double Score, int Level,
+    IReadOnlyList<Contribution> Contributions, IReadOnlyList<GapStep> Gaps, double NextThreshold, bool GapsInsufficient);
+
+public sealed record MaturityResult(IReadOnlyList<DimensionResult> Dimensions, int OverallLevel);
+
+public static class Formulas
+{
+    public const double Green = 0.95, Amber = 0.85;
+
+    /// <summary>clamp((value − baseline) / (target − baseline), 0, 1): the signs make it polarity-aware.</summary>
+    public static double Attainment(double baseline, double target, double value) =>
+        target == baseline ? (value == target ? 1 : 0) : Math.Clamp((value - baseline) / (target - baseline), 0, 1);
+
+    public static double Attainment(TargetInput t) => t.Latest is { } m ? Attainment(t.Baseline, t.Target, m.Value) : 0;
+
+    /// <summary>Weighted progress of the milestones, 0..1 (weights are shares of 100).</summary>
+    public static double Progress(IEnumerable<MilestoneInput> milestones) =>
+        milestones.Sum(m => m.Weight / 100.0 * (m.Completed ? 100 : m.Progress) / 100.0);
+
+    /// <summary>The planned share of scope at a date: each milestone's weight accrues linearly from the previous
+    /// milestone's baseline due date (the project's planned start for the first) to its own.</summary>
+    public static double Planned(DateOnly plannedStart, IEnumerable<MilestoneInput> milestones, DateOnly at)
+    {
+        var planned = 0.0;
+        var from = plannedStart;
+        foreach (var m in milestones.OrderBy(m => m.BaselineDue).ThenBy(m => m.Id))
+        {
+            var start = from < m.BaselineDue ? from : m.BaselineDue;
+            var fraction = at >= m.BaselineDue ? 1.0
+                : at <= start ? 0.0
+                : (at.DayNumber - start.DayNumber) / (double)(m.BaselineDue.DayNumber - start.DayNumber);
+            planned += m.Weight / 100.0 * fraction;
+            if (m.BaselineDue > from) from = m.BaselineDue;
+        }
+        return planned;
+    }
+
+    public static EarnedValueResult EarnedValue(ProjectInput p, DateOnly at)
+    {
+        var progress = Progress(p.Milestones);
+        var planned = Planned(p.PlannedStart, p.Milestones, at);
+        var bac = p.Budget?.Allocated ?? 0;
+        var ac = p.Budget?.Spent ?? 0;
+        var ev = (long)Math.Round(bac * progress);
+        var pv = (long)Math.Round(bac * planned);
+        double? spi = planned > 0 ? progress / planned : null;
+        double? cpi = bac > 0 && ac > 0 ? ev / (double)ac : null;
+        var eac = cpi is > 0 ? (long)Math.Round(bac / cpi.Value) : bac;
+        return new EarnedValueResult(bac, pv, ev, ac, spi, cpi, eac, Rag(spi, cpi), progress, planned, bac > 0);
+    }
+
+    /// <summary>The worse of SPI and CPI; an index that cannot be computed is left out.</summary>
+    public static RagStatus Rag(double? spi, double? cpi)
+    {
+        double?[] indices = [spi, cpi];
+        var known = indices.Where(i => i is not null).Select(i => i!.Value).ToList();
+        if (known.Count == 0) return RagStatus.NotAssessed;
+        var worst = known.Min();
+        return worst >= Green ? RagStatus.Green : worst >= Amber ? RagStatus.Amber : RagStatus.Red;
+    }
+
+    public static int Level(double score, IReadOnlyList<double> thresholds) => 1 + thresholds.Count(t => score >= t);
+
+    public static Contribution Contribute(ProjectInput p, string dimension, int declaredWeight)
+    {
+        var targets = p.Targets.Where(t => t.Indicator.Dimension == dimension).ToList();
+        var outcome = targets.Count == 0 ? 1.0 : targets.Average(Attainment);
+        return new Contribution(p, declaredWeight, Progress(p.Milestones), p.Budget is { Allocated: > 0 }, outcome, targets.Count > 0, targets);
+    }
+
+    /// <summary>Σ contributions / Σ declared weights, in percent.</summary>
+    public static double Score(IReadOnlyList<Contribution> contributions) =>
+        contributions.Count == 0 ? 0 : 100 * contributions.Sum(c => c.Value) / contributions.Sum(c => c.DeclaredWeight / 100.0);
+
+    public static MaturityResult Maturity(IReadOnlyList<ProjectInput> projects, IReadOnlyList<DimensionDefinition> dimensions,
+        IReadOnlyList<double> thresholds)
+    {
+        var results = dimensions.Select(d => Dimension(projects, d, thresholds)).ToList();
+        var evidenced = results.Where(r => r.Evidenced).ToList();
+        return new MaturityResult(results, evidenced.Count == 0 ? 0 : evidenced.Min(r => r.Level));
+    }
+
+    public static DimensionResult Dimension(IReadOnlyList<ProjectInput> projects, DimensionDefinition dimension, IReadOnlyList<double> thresholds)
+    {
+        var contributions = projects
+            .Where(p => !p.Cancelled)
+            .SelectMany(p => p.Contributions.Where(c => c.Dimension == dimension.Code).Select(c => Contribute(p, dimension.Code, c.Weight)))
+            .OrderByDescending(c => c.Value).ThenBy(c => c.Project.Code, StringComparer.Ordinal)
+            .ToList();
+        if (contributions.Count == 0) return new DimensionResult(dimension, false, 0, 0, [], [], thresholds[0], false);
+
+        var score = Score(contributions);
+        var level = Level(score, thresholds);
+        if (level > thresholds.Count) return new DimensionResult(dimension, true, score, level, contributions, [], 100, false);
+        var next = thresholds[level - 1];
+        var (gaps, reached) = Gaps(dimension.Code, contributions, next);
+        return new DimensionResult(dimension, true, score, level, contributions, gaps, next, !reached);
+    }
+
+    const int MaxGapSteps = 25;
+
+    /// <summary>The fewest changes that lift the score to the threshold, chosen greedily: at each step the
+    /// change with the largest gain, the score recomputed with the changes chosen so far.</summary>
+    static (IReadOnlyList<GapStep>, bool Reached) Gaps(string dimension, IReadOnlyList<Contribution> contributions, double threshold)
+    {
+        var projects = contributions.Select(c => c.Project).ToList();
+        var steps = new List<GapStep>();
+        double Evaluate(IReadOnlyList<ProjectInput> ps) =>
+            Score([.. contributions.Select((c, i) => Contribute(ps[i], dimension, c.DeclaredWeight))]);
+
+        var score = Score(contributions);
+        while (score < threshold && steps.Count < MaxGapSteps)
+        {
+            GapStep? best = null;
+            List<ProjectInput>? bestProjects = null;
+            for (var i = 0; i < projects.Count; i++)
+            {
+                var p = projects[i];
+                foreach (var m in p.Milestones.Where(m => !m.Completed))
+                {
+                    var changed = Replace(projects, i, p with
+                    {
+                        Milestones = [.. p.Milestones.Select(x => x.Id == m.Id ? x with { Progress = 100, Completed = true } : x)],
+                    });
+                    var after = Evaluate(changed);
+                    if (after > score + 1e-9 && (best is null || after > best.ScoreAfter)) { best = new CompleteMilestoneStep(p, m, after); bestProjects = changed; }
+                }
+                foreach (var t in contributions[i].Targets.Where(t => Attainment(t) < 1))
+                {
+                    var reached = t with { Latest = new Measurement(Guid.Empty, t.Indicator.Code, t.Target, DateTimeOffset.MaxValue, "gap: target reached") };
+                    var changed = Replace(projects, i, p with { Targets = [.. p.Targets.Select(x => x == t ? reached : x)] });
+                    var after = Evaluate(changed);
+                    if (after > score + 1e-9 && (best is null || after > best.ScoreAfter)) { best = new ReachTargetStep(p, t, after); bestProjects = changed; }
+                }
+            }
+            if (best is null) break;
+            steps.Add(best);
+            projects = bestProjects!;
+            score = best.ScoreAfter;
+        }
+        return (steps, score >= threshold);
+    }
+
+    static List<ProjectInput> Replace(List<ProjectInput> projects, int index, ProjectInput replacement)
+    {
+        var copy = new List<ProjectInput>(projects) { [index] = replacement };
+        return copy;
+    }
+
+    /// <summary>"If nothing changes": every open milestone whose forecast date is on or before the date is completed by then.</summary>
+    public static ProjectInput Forecast(ProjectInput p, DateOnly at) => p.Cancelled ? p : p with
+    {
+        Milestones = [.. p.Milestones.Select(m => !m.Completed && m.Forecast <= at ? m with { Progress = 100, Completed = true } : m)],
+    };
+}

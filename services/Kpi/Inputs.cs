@@ -1,0 +1,229 @@
+// The KPI service's inputs. Projects and budgets are kept current here from the Projects and Budget
+// change feeds (a cache of each project's and budget's latest state, with the feed position it
+// reflects), so a rollup reads one local copy instead of every event of every project. Past and
+// future rollups are built from the upstream as-of queries and the forecast rule.
+using Google.Protobuf;
+using Grpc.Core;
+using Marten;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Regeneration.Budget.V1;
+using Regeneration.Projects.V1;
+using Regeneration.ServiceDefaults;
+using static Regeneration.ServiceDefaults.ValidationRules;
+
+namespace Regeneration.Kpi;
+
+/// <summary>The latest state of an upstream stream, as its service's contract serialises it.</summary>
+public sealed class CachedState
+{
+    /// <summary>"{feed}:{stream id}".</summary>
+    public string Id { get; set; } = "";
+    public string Feed { get; set; } = "";
+    public byte[] Data { get; set; } = [];
+}
+
+public sealed class FeedCheckpoint
+{
+    public string Id { get; set; } = "";
+    public long Sequence { get; set; }
+    public DateTimeOffset? SyncedAt { get; set; }
+}
+
+public sealed class KpiOptions
+{
+    public int SyncIntervalMilliseconds { get; set; } = 1000;
+    public int StaleAfterSeconds { get; set; } = 30;
+}
+
+public sealed class InputSync(IDocumentStore store, ProjectService.ProjectServiceClient projects,
+    BudgetService.BudgetServiceClient budgets, TimeProvider time, IOptions<KpiOptions> options, ILogger<InputSync> logger)
+{
+    public const string ProjectsFeed = "projects", BudgetFeed = "budget";
+    const int Batch = 2000;
+    readonly SemaphoreSlim gate = new(1, 1);
+    readonly Dictionary<string, string> lastErrors = [];
+
+    /// <summary>Reads both feeds up to their current end. Never throws for an unreachable upstream: the
+    /// failure is recorded and shows in <see cref="Freshness"/>.</summary>
+    public async Task SyncAsync(CancellationToken cancellation)
+    {
+        await gate.WaitAsync(cancellation);
+        try
+        {
+            await Sync(ProjectsFeed,
+                after => projects.SubscribePortfolioEvents(new SubscribePortfolioEventsRequest { AfterSequence = after }, cancellationToken: cancellation),
+                r => (r.Event.Envelope.Sequence, r.Event.Envelope.StreamId),
+                async id => (await projects.GetProjectAsync(new GetProjectRequest { ProjectId = id },
+                    deadline: Upstream.NewDeadline(), cancellationToken: cancellation)).Project,
+                cancellation);
+            await Sync(BudgetFeed,
+                after => budgets.SubscribeBudgetEvents(new SubscribeBudgetEventsRequest { AfterSequence = after }, cancellationToken: cancellation),
+                r => (r.Event.Envelope.Sequence, r.Event.Envelope.StreamId),
+                async id => (await budgets.GetProjectBudgetAsync(new GetProjectBudgetRequest { ProjectId = id },
+                    deadline: Upstream.NewDeadline(), cancellationToken: cancellation)).Budget,
+                cancellation);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    async Task Sync<TEvent>(string feed, Func<long, AsyncServerStreamingCall<TEvent>> subscribe,
+        Func<TEvent, (long Sequence, string StreamId)> position, Func<string, Task<IMessage>> load, CancellationToken cancellation)
+    {
+        try
+        {
+            while (true)
+            {
+                FeedCheckpoint checkpoint;
+                await using (var query = store.QuerySession())
+                    checkpoint = await query.LoadAsync<FeedCheckpoint>(feed, cancellation) ?? new FeedCheckpoint { Id = feed };
+
+                var changed = new HashSet<string>();
+                var last = checkpoint.Sequence;
+                var read = 0;
+                using (var call = subscribe(checkpoint.Sequence))
+                {
+                    while (read < Batch && await call.ResponseStream.MoveNext(cancellation))
+                    {
+                        var (sequence, streamId) = position(call.ResponseStream.Current);
+                        changed.Add(streamId);
+                        last = sequence;
+                        read++;
+                    }
+                }
+
+                await using var session = store.LightweightSession();
+                foreach (var id in changed)
+                    session.Store(new CachedState { Id = $"{feed}:{id}", Feed = feed, Data = (await load(id)).ToByteArray() });
+                checkpoint.Sequence = last;
+                checkpoint.SyncedAt = time.GetUtcNow();
+                session.Store(checkpoint);
+                await session.SaveChangesAsync(cancellation);
+                lock (lastErrors) lastErrors.Remove(feed);
+                if (read < Batch) return;
+            }
+        }
+        catch (RpcException e) when (!cancellation.IsCancellationRequested)
+        {
+            lock (lastErrors) lastErrors[feed] = $"{e.StatusCode}: {e.Status.Detail}";
+            logger.LogWarning("Reading the {Feed} feed failed: {Status}", feed, e.Status);
+        }
+    }
+
+    public async Task<Regeneration.Kpi.V1.Freshness> Freshness(CancellationToken cancellation)
+    {
+        await using var query = store.QuerySession();
+        var result = new Regeneration.Kpi.V1.Freshness();
+        var now = time.GetUtcNow();
+        foreach (var feed in new[] { ProjectsFeed, BudgetFeed })
+        {
+            var checkpoint = await query.LoadAsync<FeedCheckpoint>(feed, cancellation);
+            string? error;
+            lock (lastErrors) error = lastErrors.GetValueOrDefault(feed);
+            var entry = new Regeneration.Kpi.V1.FeedFreshness { Feed = feed, LastSequence = checkpoint?.Sequence ?? 0, LastError = error ?? "" };
+            if (checkpoint?.SyncedAt is { } synced) entry.LastSyncedAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(synced);
+            result.Feeds.Add(entry);
+            if (checkpoint?.SyncedAt is not { } at || now - at > TimeSpan.FromSeconds(options.Value.StaleAfterSeconds)) result.Stale = true;
+        }
+        return result;
+    }
+}
+
+/// <summary>Keeps the inputs current in the background.</summary>
+public sealed class InputSyncService(InputSync sync, IOptions<KpiOptions> options, TimeProvider time, ILogger<InputSyncService> logger)
+    : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try { await sync.SyncAsync(stoppingToken); }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { return; }
+            catch (Exception e) { logger.LogError(e, "Input sync failed"); }
+            try { await Task.Delay(TimeSpan.FromMilliseconds(options.Value.SyncIntervalMilliseconds), time, stoppingToken); }
+            catch (OperationCanceledException) { return; }
+        }
+    }
+}
+
+/// <summary>Builds the formulas' inputs: now (from the cache), at a past instant (upstream as-of), or forecast.</summary>
+public sealed class Portfolio(IDocumentStore store, ProjectService.ProjectServiceClient projects, BudgetService.BudgetServiceClient budgets)
+{
+    public async Task<IReadOnlyList<ProjectInput>> Current(CancellationToken cancellation)
+    {
+        await using var session = store.QuerySession();
+        var cached = await session.Query<CachedState>().ToListAsync(cancellation);
+        var budgetsById = cached.Where(c => c.Feed == InputSync.BudgetFeed)
+            .Select(c => ProjectBudget.Parser.ParseFrom(c.Data)).ToDictionary(b => b.ProjectId);
+        var indicators = (await session.Query<ProjectIndicators>().ToListAsync(cancellation)).ToDictionary(i => i.Id);
+        var catalogue = await Catalogue(session, cancellation);
+        return [.. cached.Where(c => c.Feed == InputSync.ProjectsFeed)
+            .Select(c => Project.Parser.ParseFrom(c.Data))
+            .Select(p => Input(p, budgetsById.GetValueOrDefault(p.Id), indicators.GetValueOrDefault(Guid.Parse(p.Id)), catalogue, DateTimeOffset.MaxValue))
+            .OrderBy(p => p.Code, StringComparer.Ordinal)];
+    }
+
+    public async Task<ProjectInput> CurrentProject(Guid id, CancellationToken cancellation)
+    {
+        await using var session = store.QuerySession();
+        var project = await session.LoadAsync<CachedState>($"{InputSync.ProjectsFeed}:{id}", cancellation)
+            ?? throw new NotFoundException("project", id.ToString());
+        var budget = await session.LoadAsync<CachedState>($"{InputSync.BudgetFeed}:{id}", cancellation);
+        return Input(Project.Parser.ParseFrom(project.Data), budget is null ? null : ProjectBudget.Parser.ParseFrom(budget.Data),
+            await session.LoadAsync<ProjectIndicators>(id, cancellation), await Catalogue(session, cancellation), DateTimeOffset.MaxValue);
+    }
+
+    /// <summary>Every project as it stood at the instant, from the upstream services' as-of queries.</summary>
+    public async Task<IReadOnlyList<ProjectInput>> AsOf(DateTimeOffset at, CancellationToken cancellation)
+    {
+        await using var session = store.QuerySession();
+        var ids = (await session.Query<CachedState>().Where(c => c.Feed == InputSync.ProjectsFeed).Select(c => c.Id).ToListAsync(cancellation))
+            .Select(id => Guid.Parse(id[(InputSync.ProjectsFeed.Length + 1)..])).ToList();
+        var catalogue = await Catalogue(session, cancellation);
+        var timestamp = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(at);
+        var results = new ProjectInput?[ids.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, ids.Count), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellation },
+            async (i, ct) =>
+            {
+                var id = ids[i].ToString();
+                var project = await OrNull(() => projects.GetProjectAsOfAsync(new GetProjectAsOfRequest { ProjectId = id, AsOf = timestamp },
+                    deadline: Upstream.NewDeadline(), cancellationToken: ct).ResponseAsync, "projects");
+                if (project is null) return;
+                var budget = await OrNull(() => budgets.GetProjectBudgetAsOfAsync(new GetProjectBudgetAsOfRequest { ProjectId = id, AsOf = timestamp },
+                    deadline: Upstream.NewDeadline(), cancellationToken: ct).ResponseAsync, "budget");
+                await using var own = store.QuerySession();
+                var indicators = await own.Events.AggregateStreamAsync<ProjectIndicators>(ids[i], timestamp: at, token: ct);
+                results[i] = Input(project.Project, budget?.Budget, indicators, catalogue, at);
+            });
+        return [.. results.OfType<ProjectInput>().OrderBy(p => p.Code, StringComparer.Ordinal)];
+    }
+
+    static async Task<T?> OrNull<T>(Func<Task<T>> call, string dependency) where T : class
+    {
+        try { return await Upstream.Call(dependency, call); }
+        catch (NotFoundException) { return null; }
+        catch (RpcException e) when (e.StatusCode == StatusCode.NotFound) { return null; }
+    }
+
+    public static async Task<IReadOnlyDictionary<string, Indicator>> Catalogue(IQuerySession session, CancellationToken cancellation) =>
+        (await session.Query<Indicator>().ToListAsync(cancellation)).ToDictionary(i => i.Code);
+
+    static ProjectInput Input(Project p, ProjectBudget? budget, ProjectIndicators? indicators,
+        IReadOnlyDictionary<string, Indicator> catalogue, DateTimeOffset measuredBy) => new(
+        Guid.Parse(p.Id), p.Code, p.Name, ContractNames.Of(p.Category), p.District, ContractNames.Of(p.Status),
+        p.Status == Regeneration.Projects.V1.ProjectStatus.Cancelled, Date(p.PlannedStart),
+        [.. p.Contributions.Select(c => (c.Dimension, c.Weight))],
+        [.. p.Milestones.Select(m => new MilestoneInput(Guid.Parse(m.Id), m.Name, m.Weight, Date(m.BaselineDueDate), Date(m.ForecastDate),
+            m.Progress, m.Status == MilestoneStatus.Completed))],
+        p.Version,
+        budget is null ? null : new BudgetInput(budget.Totals.AllocatedWon, budget.Totals.SpentWon, budget.Version),
+        indicators is null ? [] : [.. indicators.Targets
+            .Where(t => catalogue.ContainsKey(t.IndicatorCode))
+            .OrderBy(t => t.IndicatorCode, StringComparer.Ordinal)
+            .Select(t => new TargetInput(catalogue[t.IndicatorCode], t.Baseline, t.Value, t.TargetDate, indicators.Latest(t.IndicatorCode, measuredBy)))],
+        indicators?.Version ?? 0);
+}

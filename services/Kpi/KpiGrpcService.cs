@@ -1,0 +1,162 @@
+// The gRPC face of the KPI service.
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Marten;
+using Microsoft.Extensions.Options;
+using Regeneration.Common.V1;
+using Regeneration.Kpi.V1;
+using Regeneration.Projects.V1;
+using Regeneration.ServiceDefaults;
+using static Regeneration.ServiceDefaults.ValidationRules;
+
+namespace Regeneration.Kpi;
+
+public sealed class KpiGrpcService(
+    CommandRunner commands, IDocumentStore store, ChangeFeed feed, InputSync sync, Portfolio portfolio,
+    ProjectService.ProjectServiceClient projects, IOptions<MaturityOptions> maturity, TimeProvider time)
+    : KpiService.KpiServiceBase
+{
+    public override async Task<ListIndicatorsResponse> ListIndicators(ListIndicatorsRequest r, ServerCallContext call)
+    {
+        await using var session = store.QuerySession();
+        var catalogue = await Portfolio.Catalogue(session, call.CancellationToken);
+        return new ListIndicatorsResponse { Indicators = { catalogue.Values.OrderBy(i => i.Code, StringComparer.Ordinal).Select(i => i.ToProto()) } };
+    }
+
+    public override async Task<DefineIndicatorResponse> DefineIndicator(DefineIndicatorRequest r, ServerCallContext call)
+    {
+        var defined = r.Indicator.ToDomain();
+        var result = await commands.Start<Indicator>(new CommandEnvelope(r.RequestId, null, RequestContext.From(call), r),
+            Indicator.StreamId(defined.Code),
+            async session =>
+            {
+                if (await session.Query<Indicator>().AnyAsync(i => i.Code == defined.Code))
+                    throw new AlreadyExistsException("indicator", defined.Code, $"Indicator '{defined.Code}' is already in the catalogue");
+            },
+            () => new object[] { defined });
+        return new DefineIndicatorResponse { Result = result };
+    }
+
+    public override Task<ListDimensionsResponse> ListDimensions(ListDimensionsRequest r, ServerCallContext call) =>
+        Task.FromResult(new ListDimensionsResponse
+        {
+            Dimensions =
+            {
+                maturity.Value.DimensionsOrDefault.Select(d => new V1.Dimension { Code = d.Code, Name = d.Name, Description = d.Description, Evidence = d.Evidence }),
+            },
+            LevelThresholds = { maturity.Value.ThresholdsOrDefault },
+            OverallRule = MaturityOptions.OverallRule,
+        });
+
+    public override async Task<SetTargetResponse> SetTarget(SetTargetRequest r, ServerCallContext call)
+    {
+        var (projectId, indicator) = await Check(r.ProjectId, r.IndicatorCode, call);
+        var command = new SetTarget(indicator.Code, r.Baseline, r.Target, Date(r.TargetDate));
+        return new() { Result = await Write(r.RequestId, projectId, r.HasExpectedVersion ? r.ExpectedVersion : null, r, call,
+            s => IndicatorsDecider.SetTarget(projectId, s, indicator, command)) };
+    }
+
+    public override async Task<RecordMeasurementResponse> RecordMeasurement(RecordMeasurementRequest r, ServerCallContext call)
+    {
+        var (projectId, indicator) = await Check(r.ProjectId, r.IndicatorCode, call);
+        var command = new RecordMeasurement(Guid.CreateVersion7(), indicator.Code, r.Value, r.ObservedAt.ToDateTimeOffset(), r.Source);
+        return new() { Result = await Write(r.RequestId, projectId, r.HasExpectedVersion ? r.ExpectedVersion : null, r, call,
+            s => new Decision(IndicatorsDecider.RecordMeasurement(projectId, s, indicator, command, time.GetUtcNow()), command.MeasurementId.ToString())) };
+    }
+
+    public override async Task<GetProjectKpisResponse> GetProjectKpis(GetProjectKpisRequest r, ServerCallContext call)
+    {
+        if (r.Refresh) await sync.SyncAsync(call.CancellationToken);
+        var project = await portfolio.CurrentProject(Guid.Parse(r.ProjectId), call.CancellationToken);
+        return new GetProjectKpisResponse
+        {
+            Kpis = project.ToKpis(Today()), Freshness = await sync.Freshness(call.CancellationToken),
+        };
+    }
+
+    public override async Task<GetKpiRollupResponse> GetKpiRollup(GetKpiRollupRequest r, ServerCallContext call)
+    {
+        var (basis, at, inputs) = await Inputs(r.At, r.Refresh, call.CancellationToken);
+        var date = DateOnly.FromDateTime(at.UtcDateTime);
+        return new GetKpiRollupResponse
+        {
+            Basis = basis, At = Timestamp.FromDateTimeOffset(at),
+            Projects = { inputs.Select(p => p.ToKpis(date)) },
+            ByCategory = { inputs.GroupBy(p => p.Category).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => ProtoMapping.Group(g.Key, [.. g], date)) },
+            ByDistrict = { inputs.GroupBy(p => p.District).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => ProtoMapping.Group(g.Key, [.. g], date)) },
+            Portfolio = ProtoMapping.Group("portfolio", inputs, date),
+            Freshness = await sync.Freshness(call.CancellationToken),
+        };
+    }
+
+    public override async Task<GetMaturityResponse> GetMaturity(GetMaturityRequest r, ServerCallContext call) =>
+        await Maturity(r.At, r.Refresh, call.CancellationToken);
+
+    public override async Task<GetMaturityTrendResponse> GetMaturityTrend(GetMaturityTrendRequest r, ServerCallContext call)
+    {
+        var from = await Maturity(r.From, false, call.CancellationToken);
+        var to = await Maturity(r.To, false, call.CancellationToken);
+        return new GetMaturityTrendResponse
+        {
+            From = from, To = to,
+            Dimensions =
+            {
+                from.Dimensions.Zip(to.Dimensions, (a, b) => new DimensionTrend
+                {
+                    Dimension = a.Dimension.Code, ScoreFrom = a.Score, ScoreTo = b.Score, LevelFrom = a.Level, LevelTo = b.Level,
+                }),
+            },
+        };
+    }
+
+    public override async Task SubscribeKpiEvents(SubscribeKpiEventsRequest r, IServerStreamWriter<SubscribeKpiEventsResponse> stream, ServerCallContext call)
+    {
+        await foreach (var e in feed.Read(r.AfterSequence, r.Follow, call.CancellationToken))
+            await stream.WriteAsync(new SubscribeKpiEventsResponse { Event = e.ToProto() }, call.CancellationToken);
+    }
+
+    async Task<GetMaturityResponse> Maturity(Timestamp? at, bool refresh, CancellationToken cancellation)
+    {
+        var (basis, instant, inputs) = await Inputs(at, refresh, cancellation);
+        var result = Formulas.Maturity(inputs, maturity.Value.DimensionsOrDefault, maturity.Value.ThresholdsOrDefault);
+        return new GetMaturityResponse
+        {
+            Basis = basis, At = Timestamp.FromDateTimeOffset(instant), OverallLevel = result.OverallLevel,
+            OverallRule = MaturityOptions.OverallRule, Explanation = ProtoMapping.ExplainOverall(result),
+            Dimensions = { result.Dimensions.Select(d => d.ToProto()) },
+            Freshness = await sync.Freshness(cancellation),
+        };
+    }
+
+    /// <summary>Unset: the current inputs. Past: as of then. Future: the forecast if nothing changes.</summary>
+    async Task<(Basis, DateTimeOffset, IReadOnlyList<ProjectInput>)> Inputs(Timestamp? at, bool refresh, CancellationToken cancellation)
+    {
+        var now = time.GetUtcNow();
+        if (at is null)
+        {
+            if (refresh) await sync.SyncAsync(cancellation);
+            return (Basis.Current, now, await portfolio.Current(cancellation));
+        }
+        var instant = at.ToDateTimeOffset();
+        if (instant <= now) return (Basis.AsOf, instant, await portfolio.AsOf(instant, cancellation));
+        if (refresh) await sync.SyncAsync(cancellation);
+        var date = DateOnly.FromDateTime(instant.UtcDateTime);
+        return (Basis.Forecast, instant, [.. (await portfolio.Current(cancellation)).Select(p => Formulas.Forecast(p, date))]);
+    }
+
+    DateOnly Today() => DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
+
+    async Task<(Guid, Indicator)> Check(string projectId, string indicatorCode, ServerCallContext call)
+    {
+        await Upstream.Call("projects", () => projects.GetProjectAsync(new GetProjectRequest { ProjectId = projectId },
+            deadline: Upstream.NewDeadline(), cancellationToken: call.CancellationToken).ResponseAsync, ("project", projectId));
+        await using var session = store.QuerySession();
+        var indicator = await session.Query<Indicator>().FirstOrDefaultAsync(i => i.Code == indicatorCode, call.CancellationToken)
+            ?? throw new NotFoundException("indicator", indicatorCode);
+        return (Guid.Parse(projectId), indicator);
+    }
+
+    Task<CommandResult> Write(string requestId, Guid projectId, long? expectedVersion, Google.Protobuf.IMessage request,
+        ServerCallContext call, Func<ProjectIndicators?, Decision> decide) =>
+        commands.Write(new CommandEnvelope(requestId, expectedVersion, RequestContext.From(call), request), projectId, decide);
+}

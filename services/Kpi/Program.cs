@@ -1,0 +1,1 @@
+return await Regeneration.ServiceDefaults.ServiceHosting.RunAsync(args, Regeneration.Kpi.KpiApp.Build);

@@ -1,0 +1,66 @@
+// A project's indicator targets and measurements: one stream per project (its id is the project id).
+using Regeneration.ServiceDefaults;
+
+namespace Regeneration.Kpi;
+
+public sealed record IndicatorsOpened(Guid ProjectId);
+public sealed record TargetSet(string IndicatorCode, double Baseline, double Target, DateOnly TargetDate);
+public sealed record MeasurementRecorded(Guid MeasurementId, string IndicatorCode, double Value, DateTimeOffset ObservedAt, string Source);
+
+public sealed record Target(string IndicatorCode, double Baseline, double Value, DateOnly TargetDate);
+public sealed record Measurement(Guid Id, string IndicatorCode, double Value, DateTimeOffset ObservedAt, string Source);
+
+public sealed record ProjectIndicators(Guid Id, IReadOnlyList<Target> Targets, IReadOnlyList<Measurement> Measurements)
+{
+    public long Version { get; set; }
+
+    public static ProjectIndicators Create(IndicatorsOpened e) => new(e.ProjectId, [], []);
+
+    public ProjectIndicators Apply(TargetSet e) => this with
+    {
+        Targets = [.. Targets.Where(t => t.IndicatorCode != e.IndicatorCode), new Target(e.IndicatorCode, e.Baseline, e.Target, e.TargetDate)],
+    };
+
+    public ProjectIndicators Apply(MeasurementRecorded e) => this with
+    {
+        Measurements = [.. Measurements, new Measurement(e.MeasurementId, e.IndicatorCode, e.Value, e.ObservedAt, e.Source)],
+    };
+
+    /// <summary>The latest measurement (by observation time) of an indicator observed at or before an instant.</summary>
+    public Measurement? Latest(string code, DateTimeOffset at) => Measurements
+        .Where(m => m.IndicatorCode == code && m.ObservedAt <= at)
+        .OrderBy(m => m.ObservedAt).ThenBy(m => m.Id).LastOrDefault();
+}
+
+public sealed record SetTarget(string IndicatorCode, double Baseline, double Target, DateOnly TargetDate);
+public sealed record RecordMeasurement(Guid MeasurementId, string IndicatorCode, double Value, DateTimeOffset ObservedAt, string Source);
+
+public static class IndicatorsDecider
+{
+    public static object[] SetTarget(Guid projectId, ProjectIndicators? state, Indicator indicator, SetTarget c)
+    {
+        var violations = new List<FieldViolation>();
+        if (!InRange(indicator, c.Baseline)) violations.Add(new("baseline", RangeMessage(indicator)));
+        if (!InRange(indicator, c.Target)) violations.Add(new("target", RangeMessage(indicator)));
+        if (c.Target == c.Baseline) violations.Add(new("target", "must differ from the baseline"));
+        else if (indicator.Polarity == Polarity.HigherIsBetter ? c.Target < c.Baseline : c.Target > c.Baseline)
+            violations.Add(new("target", $"must be {(indicator.Polarity == Polarity.HigherIsBetter ? "above" : "below")} the baseline: " +
+                $"{indicator.Code} is {(indicator.Polarity == Polarity.HigherIsBetter ? "higher" : "lower")}-is-better"));
+        if (violations.Count > 0) throw new InvalidRequestException(violations);
+        return [.. Opening(projectId, state), new TargetSet(indicator.Code, c.Baseline, c.Target, c.TargetDate)];
+    }
+
+    public static object[] RecordMeasurement(Guid projectId, ProjectIndicators? state, Indicator indicator, RecordMeasurement c, DateTimeOffset now)
+    {
+        if (!InRange(indicator, c.Value)) throw new InvalidRequestException("value", RangeMessage(indicator));
+        if (c.ObservedAt > now) throw new InvalidRequestException("observed_at", "must not be in the future");
+        if (state?.Targets.Any(t => t.IndicatorCode == indicator.Code) != true)
+            throw new RuleViolationException("NO_TARGET", $"projects/{projectId}/indicators/{indicator.Code}",
+                $"The project has no target for {indicator.Code}; set one before recording measurements");
+        return [new MeasurementRecorded(c.MeasurementId, indicator.Code, c.Value, c.ObservedAt, c.Source)];
+    }
+
+    static bool InRange(Indicator i, double v) => double.IsFinite(v) && v >= i.MinValue && v <= i.MaxValue;
+    static string RangeMessage(Indicator i) => $"must be between {i.MinValue} and {i.MaxValue} {i.Unit}";
+    static object[] Opening(Guid projectId, ProjectIndicators? state) => state is null ? [new IndicatorsOpened(projectId)] : [];
+}

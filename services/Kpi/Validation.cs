@@ -1,0 +1,84 @@
+// The shape of every KPI request.
+using FluentValidation;
+using Regeneration.Kpi.V1;
+using Regeneration.ServiceDefaults;
+
+namespace Regeneration.Kpi;
+
+static class KpiRules
+{
+    public const string CodePattern = "^[A-Z0-9][A-Z0-9.-]{1,39}$";
+    public const string DimensionPattern = "^[a-z][a-z0-9-]{1,63}$";
+}
+
+sealed class IndicatorValidator : AbstractValidator<V1.Indicator>
+{
+    public IndicatorValidator()
+    {
+        RuleFor(x => x.Code).Matches(KpiRules.CodePattern).WithMessage("must be 2..40 characters of A-Z, 0-9, '.' and '-'");
+        RuleFor(x => x.Name).Text(300);
+        RuleFor(x => x.Unit).Text(50);
+        RuleFor(x => x.Polarity).KnownValue();
+        RuleFor(x => x.Theme).Text(50);
+        RuleFor(x => x.Dimension).Matches(KpiRules.DimensionPattern).WithMessage("must be a dimension code such as 'mobility'");
+        RuleFor(x => x.MinValue).Must(double.IsFinite).WithMessage("must be a finite number");
+        RuleFor(x => x.MaxValue).Must(double.IsFinite).WithMessage("must be a finite number")
+            .GreaterThan(x => x.MinValue).WithMessage("must be greater than min_value");
+    }
+}
+
+sealed class DefineIndicatorValidator : AbstractValidator<DefineIndicatorRequest>
+{
+    public DefineIndicatorValidator()
+    {
+        RuleFor(x => x.RequestId).RequestId();
+        RuleFor(x => x.Indicator).NotNull().WithMessage("is required").SetValidator(new IndicatorValidator()!);
+    }
+}
+
+sealed class SetTargetValidator : AbstractValidator<SetTargetRequest>
+{
+    public SetTargetValidator()
+    {
+        RuleFor(x => x.RequestId).RequestId();
+        RuleFor(x => x.ProjectId).Uuid();
+        RuleFor(x => x.IndicatorCode).Matches(KpiRules.CodePattern).WithMessage("must be an indicator code");
+        RuleFor(x => x.Baseline).Must(double.IsFinite).WithMessage("must be a finite number");
+        RuleFor(x => x.Target).Must(double.IsFinite).WithMessage("must be a finite number");
+        RuleFor(x => x.TargetDate).IsoDate();
+    }
+}
+
+sealed class RecordMeasurementValidator : AbstractValidator<RecordMeasurementRequest>
+{
+    public RecordMeasurementValidator()
+    {
+        RuleFor(x => x.RequestId).RequestId();
+        RuleFor(x => x.ProjectId).Uuid();
+        RuleFor(x => x.IndicatorCode).Matches(KpiRules.CodePattern).WithMessage("must be an indicator code");
+        RuleFor(x => x.Value).Must(double.IsFinite).WithMessage("must be a finite number");
+        RuleFor(x => x.ObservedAt).NotNull().WithMessage("is required");
+        RuleFor(x => x.Source).Text(200);
+    }
+}
+
+sealed class GetProjectKpisValidator : AbstractValidator<GetProjectKpisRequest>
+{
+    public GetProjectKpisValidator() => RuleFor(x => x.ProjectId).Uuid();
+}
+
+sealed class GetMaturityTrendValidator : AbstractValidator<GetMaturityTrendRequest>
+{
+    public GetMaturityTrendValidator()
+    {
+        RuleFor(x => x.From).NotNull().WithMessage("is required");
+        RuleFor(x => x.To).NotNull().WithMessage("is required")
+            .Must((r, to) => r.From is null || to is null || to.ToDateTimeOffset() > r.From.ToDateTimeOffset())
+            .WithMessage("must be after from");
+    }
+}
+
+sealed class SubscribeKpiEventsValidator : AbstractValidator<SubscribeKpiEventsRequest>
+{
+    public SubscribeKpiEventsValidator() => RuleFor(x => x.AfterSequence).GreaterThanOrEqualTo(0);
+}
