@@ -9,7 +9,8 @@
 set -euo pipefail
 
 IMAGE="${REGENERATION_POSTGRES_IMAGE:-postgres:17-alpine}"
-LOCAL_IMAGE="regeneration/postgres:15-debian"
+# The tag carries a hash of the entrypoint, so a changed entrypoint builds a new image.
+LOCAL_IMAGE="regeneration/postgres:15-debian-$(sha256sum "$(dirname "$0")/postgres-entrypoint.sh" | cut -c1-8)"
 log() { printf '[ensure-postgres] %s\n' "$*" >&2; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 

@@ -56,5 +56,6 @@ public static class IndicatorCatalogue
         new("DAT-01", "Percentage of city systems holding personal data with a completed privacy impact assessment", "%", Polarity.HigherIsBetter, "governance", "privacy-data", 0, Percent),
         new("DAT-02", "Personal data breaches reported per year", "breaches", Polarity.LowerIsBetter, "governance", "privacy-data", 0, Many),
         new("GOV-04", "Percentage of smart-city road-map actions on schedule", "%", Polarity.HigherIsBetter, "governance", "vision-roadmap", 0, Percent),
+        new("GOV-05", "Percentage of smart-city projects with an accountable owner and steering reviews held on schedule", "%", Polarity.HigherIsBetter, "governance", "leadership-governance", 0, Percent),
     ];
 }

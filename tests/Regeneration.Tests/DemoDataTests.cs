@@ -1,18 +1,19 @@
 // The demo portfolio loads through the public API, once, and shows what it is designed to show.
 using Regeneration.Budget.V1;
 using Regeneration.DemoData;
+using Regeneration.Kpi.V1;
 using Regeneration.Projects.V1;
 using Regeneration.Tests.Infrastructure;
 
 namespace Regeneration.Tests;
 
-public class DemoDataTests(BudgetServers servers) : IClassFixture<BudgetServers>
+public class DemoDataTests(SystemServers servers) : IClassFixture<SystemServers>
 {
     [Fact]
     public async Task The_demo_portfolio_loads_once_and_covers_every_category_status_milestone_state_and_budget()
     {
-        var first = await DemoPortfolio.SeedAsync(servers.ProjectsClient, servers.BudgetClient);
-        var second = await DemoPortfolio.SeedAsync(servers.ProjectsClient, servers.BudgetClient);
+        var first = await DemoPortfolio.SeedAsync(servers.ProjectsClient, servers.BudgetClient, servers.KpiClient);
+        var second = await DemoPortfolio.SeedAsync(servers.ProjectsClient, servers.BudgetClient, servers.KpiClient);
 
         Assert.True(first.Projects >= 12);
         Assert.Equal(0, second.Written);
@@ -40,5 +41,21 @@ public class DemoDataTests(BudgetServers servers) : IClassFixture<BudgetServers>
         var regeneration = projects.Single(p => p.Code == "WJ-2020-UR-01");
         var budget = (await servers.BudgetClient.GetProjectBudgetAsync(new GetProjectBudgetRequest { ProjectId = regeneration.Id })).Budget;
         Assert.Equal(50, budget.BySource.Single(s => s.Source == FundingSource.National).Amounts.AllocatedWon * 100 / budget.Totals.AllocatedWon);
+    
+        // The headline: ISO 37106 Level 3 overall, carried by safety, mobility, privacy and the digital platform.
+        var maturity = await servers.KpiClient.GetMaturityAsync(new GetMaturityRequest { Refresh = true });
+        Assert.Equal(3, maturity.OverallLevel);
+        var levels = maturity.Dimensions.ToDictionary(d => d.Dimension.Code, d => d.Level);
+        Assert.Equal(4, levels["safety-resilience"]);
+        Assert.Equal(4, levels["mobility"]);
+        Assert.Equal(4, levels["privacy-data"]);
+        Assert.Equal(4, levels["digital-platform"]);
+        Assert.All(maturity.Dimensions, d => Assert.True(d.Evidenced && d.Level >= 3, $"{d.Dimension.Code}: {d.Score:0.0}% level {d.Level}"));
+        var safety = maturity.Dimensions.Single(d => d.Dimension.Code == "safety-resilience");
+        Assert.Equal("WJ-2019-SS-01", safety.Contributions[0].Code);
+        Assert.Contains("WJ-2019-SS-01", safety.Explanation);
+        Assert.DoesNotContain(maturity.Dimensions.SelectMany(d => d.Contributions), c => c.Code == "WJ-2023-CS-02");
+        Assert.All(maturity.Dimensions.Where(d => d.Level == 3), d => Assert.NotEmpty(d.Gaps));
+        Assert.Contains("lowest", maturity.Explanation);
     }
 }

@@ -124,9 +124,10 @@ public static class DemoPortfolio
              new("LoRa IoT network", 40, "2025-12-31", Progress: 70)]),
     ];
 
-    /// <summary>Loads the portfolio, and the budgets when a Budget client is given.</summary>
+    /// <summary>Loads the portfolio, and the budgets and indicators when those clients are given.</summary>
     public static async Task<Summary> SeedAsync(ProjectService.ProjectServiceClient client,
-        Regeneration.Budget.V1.BudgetService.BudgetServiceClient? budget = null, CancellationToken cancellation = default)
+        Regeneration.Budget.V1.BudgetService.BudgetServiceClient? budget = null,
+        Regeneration.Kpi.V1.KpiService.KpiServiceClient? kpi = null, CancellationToken cancellation = default)
     {
         var counts = new DemoBudgets.Counts();
         void Count(Regeneration.Common.V1.CommandResult r) { if (r.Replayed) counts.Replayed++; else counts.Written++; }
@@ -160,6 +161,7 @@ public static class DemoPortfolio
             if (budget is not null)
                 await DemoBudgets.SeedAsync(budget, p.Code, projectId, int.Parse(p.Start[..4]), int.Parse(p.End[..4]),
                     committed: p.Status != ProjectStatus.Planned, work, counts, options);
+            if (kpi is not null) await DemoKpis.SeedAsync(kpi, p.Code, projectId, counts, options);
             if (p.Status == ProjectStatus.Planned) continue;
 
             Count((await client.ChangeProjectStatusAsync(new ChangeProjectStatusRequest
