@@ -91,11 +91,13 @@ wait_healthy() { # name port
 }
 start_service projects Projects 5101
 start_service budget Budget 5102 --Services:Projects=http://127.0.0.1:5101
+start_service kpi Kpi 5103 --Services:Projects=http://127.0.0.1:5101 --Services:Budget=http://127.0.0.1:5102
 wait_healthy projects 5101
 wait_healthy budget 5102
+wait_healthy kpi 5103
 
 # ---- Demo data ----
-dotnet "$root/tools/DemoData/bin/Release/net10.0/Regeneration.DemoData.dll" http://127.0.0.1:5101 http://127.0.0.1:5102 \
+dotnet "$root/tools/DemoData/bin/Release/net10.0/Regeneration.DemoData.dll" http://127.0.0.1:5101 http://127.0.0.1:5102 http://127.0.0.1:5103 \
   | sed 's/^/[run] /'
 
 cat <<INFO
@@ -103,6 +105,7 @@ cat <<INFO
 Regeneration is running.
   Projects service (gRPC, h2c):  127.0.0.1:5101   health: curl --http2-prior-knowledge http://127.0.0.1:5101/healthz
   Budget service (gRPC, h2c):    127.0.0.1:5102   health: curl --http2-prior-knowledge http://127.0.0.1:5102/healthz
+  KPI service (gRPC, h2c):       127.0.0.1:5103   health: curl --http2-prior-knowledge http://127.0.0.1:5103/healthz
   gRPC reflection is on, e.g.:   grpcurl -plaintext 127.0.0.1:5101 list
   PostgreSQL:                    $connection
   Logs:                          $state/logs

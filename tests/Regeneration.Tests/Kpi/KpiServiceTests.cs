@@ -1,0 +1,244 @@
+// The KPI service with the real Projects and Budget services over real gRPC, on real PostgreSQL:
+// change a milestone or an expenditure and the rollup changes, with its explanation; the past stays
+// as it was.
+using Google.Protobuf.WellKnownTypes;
+using Google.Rpc;
+using Grpc.Core;
+using Regeneration.Budget.V1;
+using Regeneration.Kpi.V1;
+using Regeneration.Projects.V1;
+using Regeneration.Tests.Infrastructure;
+using static Regeneration.Tests.Infrastructure.Requests;
+
+namespace Regeneration.Tests.Kpi;
+
+public class KpiServiceTests(SystemServers servers) : IClassFixture<SystemServers>
+{
+    readonly KpiService.KpiServiceClient kpi = servers.KpiClient;
+    readonly ProjectService.ProjectServiceClient projects = servers.ProjectsClient;
+    readonly BudgetService.BudgetServiceClient budget = servers.BudgetClient;
+
+    /// <summary>A project serving a dimension of its own (so tests do not disturb each other), with one
+    /// milestone done and one half way, a budget, a contract and a target with a measurement.</summary>
+    async Task<(string ProjectId, string Open, string Dimension)> Project()
+    {
+        var dimension = "mobility";
+        var (projectId, _) = await RegisterActive(projects, r =>
+        {
+            r.Category = Regeneration.Projects.V1.ProjectCategory.SmartMobility;
+            r.PlannedStart = "2024-01-01";
+            r.Contributions.Clear();
+            r.Contributions.Add(new MaturityContribution { Dimension = dimension, Weight = 100 });
+        });
+        var done = await Plan(projects, projectId, weight: 50, dueDate: "2024-12-31", name: "Detectors");
+        var open = await Plan(projects, projectId, weight: 50, dueDate: "2025-12-31", name: "Adaptive control");
+        await projects.CompleteMilestoneAsync(new CompleteMilestoneRequest { RequestId = NewRequestId(), ProjectId = projectId, MilestoneId = done, CompletedOn = "2024-12-20" });
+        await projects.ReportMilestoneProgressAsync(new ReportMilestoneProgressRequest { RequestId = NewRequestId(), ProjectId = projectId, MilestoneId = open, Progress = 50 });
+        await budget.AllocateFundsAsync(new AllocateFundsRequest { RequestId = NewRequestId(), ProjectId = projectId, Source = FundingSource.National, FiscalYear = 2025, AmountWon = 1_000_000 });
+        await budget.CommitFundsAsync(new CommitFundsRequest { RequestId = NewRequestId(), ProjectId = projectId, Source = FundingSource.National, FiscalYear = 2025, ContractRef = "CT-1", AmountWon = 1_000_000 });
+        await budget.RecordExpenditureAsync(new RecordExpenditureRequest { RequestId = NewRequestId(), ProjectId = projectId, ContractRef = "CT-1", InvoiceRef = "INV-1", AmountWon = 500_000, SpentOn = "2025-03-01" });
+        await kpi.SetTargetAsync(new SetTargetRequest { RequestId = NewRequestId(), ProjectId = projectId, IndicatorCode = "TRA-01", Baseline = 10, Target = 60, TargetDate = "2026-12-31" });
+        await kpi.RecordMeasurementAsync(new RecordMeasurementRequest
+        {
+            RequestId = NewRequestId(), ProjectId = projectId, IndicatorCode = "TRA-01", Value = 35, Source = "Signal inventory",
+            ObservedAt = Timestamp.FromDateTime(new DateTime(2025, 6, 30, 0, 0, 0, DateTimeKind.Utc)),
+        });
+        return (projectId, open, dimension);
+    }
+
+    async Task<ProjectKpis> Kpis(string projectId) =>
+        (await kpi.GetProjectKpisAsync(new GetProjectKpisRequest { ProjectId = projectId, Refresh = true })).Kpis;
+
+    [Fact]
+    public async Task Earned_value_and_attainment_come_from_the_three_services()
+    {
+        var (projectId, _, _) = await Project();
+
+        var k = await Kpis(projectId);
+
+        Assert.Equal((1_000_000L, 750_000L, 500_000L), (k.EarnedValue.BacWon, k.EarnedValue.EvWon, k.EarnedValue.AcWon));
+        Assert.Equal(1.5, k.EarnedValue.Cpi, 9);
+        Assert.Equal(0.75, k.EarnedValue.Progress, 9);
+        var indicator = Assert.Single(k.Indicators);
+        Assert.Equal(("TRA-01", 0.5, true), (indicator.IndicatorCode, indicator.Attainment, indicator.Measured));
+        Assert.Equal(35, indicator.Latest.Value);
+        Assert.True(k.ProjectVersion >= 5 && k.BudgetVersion >= 4 && k.IndicatorsVersion >= 3);
+    }
+
+    [Fact]
+    public async Task Completing_a_milestone_raises_the_rollup_and_the_maturity_with_the_explanation()
+    {
+        var (projectId, open, dimension) = await Project();
+        var before = await Contribution(projectId, dimension);
+
+        await projects.CompleteMilestoneAsync(new CompleteMilestoneRequest { RequestId = NewRequestId(), ProjectId = projectId, MilestoneId = open });
+        var after = await Contribution(projectId, dimension);
+        var rollup = await kpi.GetKpiRollupAsync(new GetKpiRollupRequest());
+
+        Assert.Equal(0.75, before.Delivery, 9);
+        Assert.Equal(1.0, after.Delivery, 9);
+        Assert.Equal("EV/BAC", after.DeliveryBasis);
+        Assert.Equal(0.5, after.Outcome, 9);
+        Assert.Equal(0.5, after.Contribution, 9);
+        Assert.Contains(after.Milestones, m => m.MilestoneId == open && m.Status == "COMPLETED");
+        Assert.Equal("TRA-01", Assert.Single(after.Indicators).IndicatorCode);
+        Assert.Equal(1_000_000, rollup.Projects.Single(p => p.ProjectId == projectId).EarnedValue.EvWon);
+    }
+
+    [Fact]
+    public async Task An_expenditure_changes_the_cost_performance()
+    {
+        var (projectId, _, _) = await Project();
+        Assert.Equal(1.5, (await Kpis(projectId)).EarnedValue.Cpi, 9);
+
+        await budget.RecordExpenditureAsync(new RecordExpenditureRequest { RequestId = NewRequestId(), ProjectId = projectId, ContractRef = "CT-1", InvoiceRef = "INV-2", AmountWon = 500_000, SpentOn = "2025-04-01" });
+
+        var k = await Kpis(projectId);
+        Assert.Equal(1_000_000, k.EarnedValue.AcWon);
+        Assert.Equal(0.75, k.EarnedValue.Cpi, 9);
+        Assert.Equal(Rag.Red, k.EarnedValue.Rag);
+    }
+
+    [Fact]
+    public async Task The_maturity_as_of_a_past_instant_shows_the_earlier_picture()
+    {
+        var (projectId, open, dimension) = await Project();
+        var history = (await projects.GetProjectHistoryAsync(new GetProjectHistoryRequest { ProjectId = projectId })).Events;
+        var beforeCompletion = history[^1].Envelope.RecordedAt;
+        await projects.CompleteMilestoneAsync(new CompleteMilestoneRequest { RequestId = NewRequestId(), ProjectId = projectId, MilestoneId = open });
+        await Contribution(projectId, dimension);   // synced
+
+        var then = await kpi.GetMaturityAsync(new GetMaturityRequest { At = beforeCompletion });
+        var past = then.Dimensions.Single(d => d.Dimension.Code == dimension).Contributions.Single(c => c.ProjectId == projectId);
+
+        Assert.Equal(Basis.AsOf, then.Basis);
+        Assert.Equal(0.75, past.Delivery, 9);
+        var trend = await kpi.GetMaturityTrendAsync(new GetMaturityTrendRequest
+        {
+            From = beforeCompletion, To = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
+        });
+        double Delivery(GetMaturityResponse m) =>
+            m.Dimensions.Single(d => d.Dimension.Code == dimension).Contributions.Single(c => c.ProjectId == projectId).Delivery;
+        Assert.Equal((0.75, 1.0), (Delivery(trend.From), Delivery(trend.To)));
+        Assert.Contains(trend.Dimensions, d => d.Dimension == dimension);
+    }
+
+    [Fact]
+    public async Task A_forecast_completes_open_milestones_due_by_the_date()
+    {
+        var (projectId, open, dimension) = await Project();
+        await projects.ReportMilestoneProgressAsync(new ReportMilestoneProgressRequest
+        {
+            RequestId = NewRequestId(), ProjectId = projectId, MilestoneId = open, Progress = 60, ForecastDate = "2027-03-31",
+        });
+
+        var early = await kpi.GetMaturityAsync(new GetMaturityRequest { At = Timestamp.FromDateTime(new DateTime(2027, 1, 1, 0, 0, 0, DateTimeKind.Utc)), Refresh = true });
+        var late = await kpi.GetMaturityAsync(new GetMaturityRequest { At = Timestamp.FromDateTime(new DateTime(2027, 6, 1, 0, 0, 0, DateTimeKind.Utc)) });
+
+        Assert.Equal(Basis.Forecast, early.Basis);
+        Assert.Equal(0.8, early.Dimensions.Single(d => d.Dimension.Code == dimension).Contributions.Single(c => c.ProjectId == projectId).Delivery, 9);
+        Assert.Equal(1.0, late.Dimensions.Single(d => d.Dimension.Code == dimension).Contributions.Single(c => c.ProjectId == projectId).Delivery, 9);
+    }
+
+    [Fact]
+    public async Task Every_answer_says_how_fresh_its_inputs_are()
+    {
+        await Project();
+        var maturity = await kpi.GetMaturityAsync(new GetMaturityRequest { Refresh = true });
+        Assert.Equal(["projects", "budget"], maturity.Freshness.Feeds.Select(f => f.Feed));
+        Assert.All(maturity.Freshness.Feeds, f => Assert.True(f.LastSequence > 0 && f.LastSyncedAt is not null && f.LastError == ""));
+        Assert.False(maturity.Freshness.Stale);
+        Assert.Contains("lowest level", maturity.OverallRule);
+    }
+
+    [Fact]
+    public async Task The_catalogue_is_seeded_and_admins_add_indicators_with_unique_codes()
+    {
+        var catalogue = (await kpi.ListIndicatorsAsync(new ListIndicatorsRequest())).Indicators;
+        Assert.True(catalogue.Count >= 15);
+        Assert.Contains(catalogue, i => i.Code == "SAF-02" && i.Dimension == "safety-resilience");
+
+        var indicator = new Regeneration.Kpi.V1.Indicator
+        {
+            Code = $"TST-{Guid.NewGuid().ToString("N")[..6].ToUpperInvariant()}", Name = "Share of smart parking bays", Unit = "%",
+            Polarity = Polarity.HigherIsBetter, Theme = "transportation", Dimension = "mobility", MinValue = 0, MaxValue = 100,
+        };
+        await kpi.DefineIndicatorAsync(new DefineIndicatorRequest { RequestId = NewRequestId(), Indicator = indicator });
+        var duplicate = await Assert.ThrowsAsync<RpcException>(() =>
+            kpi.DefineIndicatorAsync(new DefineIndicatorRequest { RequestId = NewRequestId(), Indicator = indicator }).ResponseAsync);
+        indicator.MaxValue = -1;
+        var invalid = await Assert.ThrowsAsync<RpcException>(() =>
+            kpi.DefineIndicatorAsync(new DefineIndicatorRequest { RequestId = NewRequestId(), Indicator = indicator }).ResponseAsync);
+
+        Assert.Equal(StatusCode.AlreadyExists, duplicate.StatusCode);
+        Assert.Equal(StatusCode.InvalidArgument, invalid.StatusCode);
+        Assert.Contains("indicator.max_value", invalid.ViolatedFields());
+    }
+
+    [Fact]
+    public async Task Targets_and_measurements_are_checked_and_rejections_write_nothing()
+    {
+        var (projectId, _, _) = await Project();
+        var before = (await Kpis(projectId)).IndicatorsVersion;
+
+        async Task<RpcException> Fails(Func<Task> call) => await Assert.ThrowsAsync<RpcException>(call);
+        var wrongSide = await Fails(() => kpi.SetTargetAsync(new SetTargetRequest
+        {
+            RequestId = NewRequestId(), ProjectId = projectId, IndicatorCode = "SAF-01", Baseline = 300, Target = 350, TargetDate = "2027-01-01",
+        }).ResponseAsync);
+        var unknownIndicator = await Fails(() => kpi.SetTargetAsync(new SetTargetRequest
+        {
+            RequestId = NewRequestId(), ProjectId = projectId, IndicatorCode = "NOPE-1", Baseline = 1, Target = 2, TargetDate = "2027-01-01",
+        }).ResponseAsync);
+        var outOfRange = await Fails(() => kpi.RecordMeasurementAsync(new RecordMeasurementRequest
+        {
+            RequestId = NewRequestId(), ProjectId = projectId, IndicatorCode = "TRA-01", Value = 140, Source = "x",
+            ObservedAt = Timestamp.FromDateTime(new DateTime(2025, 1, 1, 0, 0, 0, DateTimeKind.Utc)),
+        }).ResponseAsync);
+        var future = await Fails(() => kpi.RecordMeasurementAsync(new RecordMeasurementRequest
+        {
+            RequestId = NewRequestId(), ProjectId = projectId, IndicatorCode = "TRA-01", Value = 40, Source = "x",
+            ObservedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddDays(3)),
+        }).ResponseAsync);
+        var noTarget = await Fails(() => kpi.RecordMeasurementAsync(new RecordMeasurementRequest
+        {
+            RequestId = NewRequestId(), ProjectId = projectId, IndicatorCode = "TRA-02", Value = 40, Source = "x",
+            ObservedAt = Timestamp.FromDateTime(new DateTime(2025, 1, 1, 0, 0, 0, DateTimeKind.Utc)),
+        }).ResponseAsync);
+        var unknownProject = await Fails(() => kpi.SetTargetAsync(new SetTargetRequest
+        {
+            RequestId = NewRequestId(), ProjectId = Guid.NewGuid().ToString(), IndicatorCode = "TRA-01", Baseline = 1, Target = 2, TargetDate = "2027-01-01",
+        }).ResponseAsync);
+
+        Assert.Equal((StatusCode.InvalidArgument, "target"), (wrongSide.StatusCode, wrongSide.ViolatedFields().Single()));
+        Assert.Equal(StatusCode.NotFound, unknownIndicator.StatusCode);
+        Assert.Equal((StatusCode.InvalidArgument, "value"), (outOfRange.StatusCode, outOfRange.ViolatedFields().Single()));
+        Assert.Equal((StatusCode.InvalidArgument, "observed_at"), (future.StatusCode, future.ViolatedFields().Single()));
+        Assert.Equal("NO_TARGET", noTarget.Detail<PreconditionFailure>()!.Violations.Single().Type);
+        Assert.Equal(("project", StatusCode.NotFound), (unknownProject.Detail<ResourceInfo>()?.ResourceType, unknownProject.StatusCode));
+        Assert.Equal(before, (await Kpis(projectId)).IndicatorsVersion);
+    }
+
+    [Fact]
+    public async Task A_repeated_measurement_is_recorded_once()
+    {
+        var (projectId, _, _) = await Project();
+        var request = new RecordMeasurementRequest
+        {
+            RequestId = NewRequestId(), ProjectId = projectId, IndicatorCode = "TRA-01", Value = 50, Source = "Signal inventory",
+            ObservedAt = Timestamp.FromDateTime(new DateTime(2025, 9, 30, 0, 0, 0, DateTimeKind.Utc)),
+        };
+        var first = (await kpi.RecordMeasurementAsync(request)).Result;
+        var again = (await kpi.RecordMeasurementAsync(request)).Result;
+        Assert.Equal((first.EntityId, first.Version, true), (again.EntityId, again.Version, again.Replayed));
+        Assert.Equal(0.8, (await Kpis(projectId)).Indicators.Single().Attainment, 9);
+    }
+
+    async Task<ProjectContribution> Contribution(string projectId, string dimension)
+    {
+        var maturity = await kpi.GetMaturityAsync(new GetMaturityRequest { Refresh = true });
+        var d = maturity.Dimensions.Single(x => x.Dimension.Code == dimension);
+        Assert.Contains(projectId, d.Contributions.Select(c => c.ProjectId));
+        return d.Contributions.Single(c => c.ProjectId == projectId);
+    }
+}
