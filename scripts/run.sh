@@ -78,7 +78,8 @@ dotnet build Regeneration.sln -c Release -nologo -v quiet >"$state/logs/build.lo
 # ---- Services ----
 start_service() { # name project port [settings...]
   local dll="$root/services/$2/bin/Release/net10.0/Regeneration.$2.dll"
-  dotnet "$dll" --urls "http://127.0.0.1:$3" --ConnectionStrings:Postgres="$connection" "${@:4}" \
+  dotnet "$dll" --urls "http://127.0.0.1:$3" --environment "${REGENERATION_ENVIRONMENT:-Development}" \
+    --ConnectionStrings:Postgres="$connection" "${@:4}" \
     >"$state/logs/$1.log" 2>&1 &
   pids+=($!)
 }

@@ -12,7 +12,7 @@ namespace Regeneration.Budget;
 public sealed class BudgetGrpcService(CommandRunner commands, IDocumentStore store, ChangeFeed feed, ProjectDirectory projects)
     : BudgetService.BudgetServiceBase
 {
-    const string Resource = "budget";
+    const string Resource = "budget", Area = "budget";
 
     public override async Task<AllocateFundsResponse> AllocateFunds(AllocateFundsRequest r, ServerCallContext call)
     {
@@ -48,6 +48,7 @@ public sealed class BudgetGrpcService(CommandRunner commands, IDocumentStore sto
 
     public override async Task<GetProjectBudgetResponse> GetProjectBudget(GetProjectBudgetRequest r, ServerCallContext call)
     {
+        Caller.From(call).EnsureCanRead(Area);
         await using var session = store.QuerySession();
         var budget = await session.LoadAsync<ProjectBudget>(Guid.Parse(r.ProjectId), call.CancellationToken)
             ?? throw new NotFoundException(Resource, r.ProjectId);
@@ -56,6 +57,7 @@ public sealed class BudgetGrpcService(CommandRunner commands, IDocumentStore sto
 
     public override async Task<GetProjectBudgetAsOfResponse> GetProjectBudgetAsOf(GetProjectBudgetAsOfRequest r, ServerCallContext call)
     {
+        Caller.From(call).EnsureCanRead(Area);
         await using var session = store.QuerySession();
         var budget = await session.Events.AggregateStreamAsync<ProjectBudget>(Guid.Parse(r.ProjectId),
                 timestamp: r.AsOf.ToDateTimeOffset(), token: call.CancellationToken)
@@ -65,6 +67,7 @@ public sealed class BudgetGrpcService(CommandRunner commands, IDocumentStore sto
 
     public override async Task<GetPortfolioBudgetResponse> GetPortfolioBudget(GetPortfolioBudgetRequest r, ServerCallContext call)
     {
+        Caller.From(call).EnsureCanRead(Area);
         var listings = projects.All(call.CancellationToken);
         IReadOnlyList<ProjectBudget> budgets;
         await using (var session = store.QuerySession())
@@ -74,6 +77,7 @@ public sealed class BudgetGrpcService(CommandRunner commands, IDocumentStore sto
 
     public override async Task<GetBudgetHistoryResponse> GetBudgetHistory(GetBudgetHistoryRequest r, ServerCallContext call)
     {
+        Caller.From(call).EnsureCanRead(Area);
         await using var session = store.QuerySession();
         var events = await session.Events.FetchStreamAsync(Guid.Parse(r.ProjectId), token: call.CancellationToken);
         if (events.Count == 0) throw new NotFoundException(Resource, r.ProjectId);
@@ -83,12 +87,14 @@ public sealed class BudgetGrpcService(CommandRunner commands, IDocumentStore sto
     public override async Task SubscribeBudgetEvents(SubscribeBudgetEventsRequest r,
         IServerStreamWriter<SubscribeBudgetEventsResponse> stream, ServerCallContext call)
     {
+        Caller.From(call).EnsureCanRead(Area);
         await foreach (var e in feed.Read(r.AfterSequence, r.Follow, call.CancellationToken))
             await stream.WriteAsync(new SubscribeBudgetEventsResponse { Event = e.ToProto() }, call.CancellationToken);
     }
 
     async Task<(Guid, ProjectStanding)> Check(string projectId, ServerCallContext call)
     {
+        Caller.From(call).EnsureCanWrite(Area);
         var id = Guid.Parse(projectId);
         return (id, await projects.StandingOf(id, call.CancellationToken));
     }

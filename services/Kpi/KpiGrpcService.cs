@@ -16,8 +16,11 @@ public sealed class KpiGrpcService(
     ProjectService.ProjectServiceClient projects, IOptions<MaturityOptions> maturity, TimeProvider time)
     : KpiService.KpiServiceBase
 {
+    const string Area = "kpi";
+
     public override async Task<ListIndicatorsResponse> ListIndicators(ListIndicatorsRequest r, ServerCallContext call)
     {
+        Caller.From(call).EnsureCanRead(Area);
         await using var session = store.QuerySession();
         var catalogue = await Portfolio.Catalogue(session, call.CancellationToken);
         return new ListIndicatorsResponse { Indicators = { catalogue.Values.OrderBy(i => i.Code, StringComparer.Ordinal).Select(i => i.ToProto()) } };
@@ -25,6 +28,7 @@ public sealed class KpiGrpcService(
 
     public override async Task<DefineIndicatorResponse> DefineIndicator(DefineIndicatorRequest r, ServerCallContext call)
     {
+        Caller.From(call).EnsureCanWrite(Area);
         var defined = r.Indicator.ToDomain();
         var result = await commands.Start<Indicator>(new CommandEnvelope(r.RequestId, null, RequestContext.From(call), r),
             Indicator.StreamId(defined.Code),
@@ -37,8 +41,10 @@ public sealed class KpiGrpcService(
         return new DefineIndicatorResponse { Result = result };
     }
 
-    public override Task<ListDimensionsResponse> ListDimensions(ListDimensionsRequest r, ServerCallContext call) =>
-        Task.FromResult(new ListDimensionsResponse
+    public override Task<ListDimensionsResponse> ListDimensions(ListDimensionsRequest r, ServerCallContext call)
+    {
+        Caller.From(call).EnsureCanRead(Area);
+        return Task.FromResult(new ListDimensionsResponse
         {
             Dimensions =
             {
@@ -47,6 +53,7 @@ public sealed class KpiGrpcService(
             LevelThresholds = { maturity.Value.ThresholdsOrDefault },
             OverallRule = MaturityOptions.OverallRule,
         });
+    }
 
     public override async Task<SetTargetResponse> SetTarget(SetTargetRequest r, ServerCallContext call)
     {
@@ -66,6 +73,7 @@ public sealed class KpiGrpcService(
 
     public override async Task<GetProjectKpisResponse> GetProjectKpis(GetProjectKpisRequest r, ServerCallContext call)
     {
+        Caller.From(call).EnsureCanRead(Area);
         if (r.Refresh) await sync.SyncAsync(call.CancellationToken);
         var project = await portfolio.CurrentProject(Guid.Parse(r.ProjectId), call.CancellationToken);
         return new GetProjectKpisResponse
@@ -76,6 +84,7 @@ public sealed class KpiGrpcService(
 
     public override async Task<GetKpiRollupResponse> GetKpiRollup(GetKpiRollupRequest r, ServerCallContext call)
     {
+        Caller.From(call).EnsureCanRead(Area);
         var (basis, at, inputs) = await Inputs(r.At, r.Refresh, call.CancellationToken);
         var date = DateOnly.FromDateTime(at.UtcDateTime);
         return new GetKpiRollupResponse
@@ -89,11 +98,15 @@ public sealed class KpiGrpcService(
         };
     }
 
-    public override async Task<GetMaturityResponse> GetMaturity(GetMaturityRequest r, ServerCallContext call) =>
-        await Maturity(r.At, r.Refresh, call.CancellationToken);
+    public override async Task<GetMaturityResponse> GetMaturity(GetMaturityRequest r, ServerCallContext call)
+    {
+        Caller.From(call).EnsureCanRead(Area);
+        return await Maturity(r.At, r.Refresh, call.CancellationToken);
+    }
 
     public override async Task<GetMaturityTrendResponse> GetMaturityTrend(GetMaturityTrendRequest r, ServerCallContext call)
     {
+        Caller.From(call).EnsureCanRead(Area);
         var from = await Maturity(r.From, false, call.CancellationToken);
         var to = await Maturity(r.To, false, call.CancellationToken);
         return new GetMaturityTrendResponse
@@ -111,6 +124,7 @@ public sealed class KpiGrpcService(
 
     public override async Task SubscribeKpiEvents(SubscribeKpiEventsRequest r, IServerStreamWriter<SubscribeKpiEventsResponse> stream, ServerCallContext call)
     {
+        Caller.From(call).EnsureCanRead(Area);
         await foreach (var e in feed.Read(r.AfterSequence, r.Follow, call.CancellationToken))
             await stream.WriteAsync(new SubscribeKpiEventsResponse { Event = e.ToProto() }, call.CancellationToken);
     }
@@ -146,10 +160,14 @@ public sealed class KpiGrpcService(
 
     DateOnly Today() => DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
 
+    /// <summary>The project exists and the caller may change its indicators (project managers: their own projects).</summary>
     async Task<(Guid, Indicator)> Check(string projectId, string indicatorCode, ServerCallContext call)
     {
-        await Upstream.Call("projects", () => projects.GetProjectAsync(new GetProjectRequest { ProjectId = projectId },
+        var caller = Caller.From(call);
+        caller.EnsureCanWrite(Area, projectOwner: caller.Name, managersMay: true);   // could the caller write at all?
+        var project = await Upstream.Call("projects", () => projects.GetProjectAsync(new GetProjectRequest { ProjectId = projectId },
             deadline: Upstream.NewDeadline(), cancellationToken: call.CancellationToken).ResponseAsync, ("project", projectId));
+        caller.EnsureCanWrite(Area, projectOwner: project.Project.Owner, managersMay: true);
         await using var session = store.QuerySession();
         var indicator = await session.Query<Indicator>().FirstOrDefaultAsync(i => i.Code == indicatorCode, call.CancellationToken)
             ?? throw new NotFoundException("indicator", indicatorCode);

@@ -13,11 +13,12 @@ namespace Regeneration.Projects;
 public sealed class ProjectsGrpcService(CommandRunner commands, IDocumentStore store, ChangeFeed feed, TimeProvider time)
     : ProjectService.ProjectServiceBase
 {
-    const string Resource = "project";
+    const string Resource = "project", Area = "projects";
     const int DefaultPageSize = 50;
 
     public override async Task<RegisterProjectResponse> RegisterProject(RegisterProjectRequest r, ServerCallContext call)
     {
+        Caller.From(call).EnsureCanWrite(Area, projectOwner: r.Owner, managersMay: true);
         var id = Guid.CreateVersion7();
         var command = new RegisterProject(id, r.Code, r.Name, r.Description, r.District, (ProjectCategory)r.Category,
             r.Owner, Date(r.PlannedStart), Date(r.PlannedEnd), r.Contributions.ToDomain());
@@ -79,6 +80,7 @@ public sealed class ProjectsGrpcService(CommandRunner commands, IDocumentStore s
 
     public override async Task<GetProjectResponse> GetProject(GetProjectRequest r, ServerCallContext call)
     {
+        Caller.From(call).EnsureCanRead(Area);
         await using var session = store.QuerySession();
         var project = await session.LoadAsync<Project>(Guid.Parse(r.ProjectId), call.CancellationToken)
             ?? throw new NotFoundException(Resource, r.ProjectId);
@@ -87,6 +89,7 @@ public sealed class ProjectsGrpcService(CommandRunner commands, IDocumentStore s
 
     public override async Task<ListProjectsResponse> ListProjects(ListProjectsRequest r, ServerCallContext call)
     {
+        Caller.From(call).EnsureCanRead(Area);
         await using var session = store.QuerySession();
         IQueryable<Project> query = session.Query<Project>();
         if (r.Status != V1.ProjectStatus.Unspecified) { var s = (ProjectStatus)r.Status; query = query.Where(p => p.Status == s); }
@@ -109,6 +112,7 @@ public sealed class ProjectsGrpcService(CommandRunner commands, IDocumentStore s
 
     public override async Task<GetProjectHistoryResponse> GetProjectHistory(GetProjectHistoryRequest r, ServerCallContext call)
     {
+        Caller.From(call).EnsureCanRead(Area);
         await using var session = store.QuerySession();
         var events = await session.Events.FetchStreamAsync(Guid.Parse(r.ProjectId), token: call.CancellationToken);
         if (events.Count == 0) throw new NotFoundException(Resource, r.ProjectId);
@@ -117,6 +121,7 @@ public sealed class ProjectsGrpcService(CommandRunner commands, IDocumentStore s
 
     public override async Task<GetProjectAsOfResponse> GetProjectAsOf(GetProjectAsOfRequest r, ServerCallContext call)
     {
+        Caller.From(call).EnsureCanRead(Area);
         await using var session = store.QuerySession();
         var project = await session.Events.AggregateStreamAsync<Project>(Guid.Parse(r.ProjectId),
                 timestamp: r.AsOf.ToDateTimeOffset(), token: call.CancellationToken)
@@ -127,13 +132,24 @@ public sealed class ProjectsGrpcService(CommandRunner commands, IDocumentStore s
     public override async Task SubscribePortfolioEvents(SubscribePortfolioEventsRequest r,
         IServerStreamWriter<SubscribePortfolioEventsResponse> stream, ServerCallContext call)
     {
+        Caller.From(call).EnsureCanRead(Area);
         await foreach (var e in feed.Read(r.AfterSequence, r.Follow, call.CancellationToken))
             await stream.WriteAsync(new SubscribePortfolioEventsResponse { Event = e.ToProto() }, call.CancellationToken);
     }
 
+    /// <summary>A command on an existing project: only its owner among project managers may issue it,
+    /// checked on the state the command is decided on.</summary>
     Task<CommandResult> Append(string requestId, string projectId, long? expectedVersion,
-        Google.Protobuf.IMessage request, ServerCallContext call, Func<Project, Decision> decide) =>
-        commands.Append(Envelope(requestId, expectedVersion, request, call), Guid.Parse(projectId), Resource, decide);
+        Google.Protobuf.IMessage request, ServerCallContext call, Func<Project, Decision> decide)
+    {
+        var caller = Caller.From(call);
+        caller.EnsureCanWrite(Area, projectOwner: caller.Name, managersMay: true);   // could the caller write at all?
+        return commands.Append<Project>(Envelope(requestId, expectedVersion, request, call), Guid.Parse(projectId), Resource, project =>
+        {
+            caller.EnsureCanWrite(Area, projectOwner: project.Owner, managersMay: true);
+            return decide(project);
+        });
+    }
 
     static CommandEnvelope Envelope(string requestId, long? expectedVersion, Google.Protobuf.IMessage request, ServerCallContext call) =>
         new(requestId, expectedVersion, RequestContext.From(call), request);

@@ -92,6 +92,8 @@ public sealed class ErrorInterceptor(IServiceProvider services, ILogger<ErrorInt
             Status(Code.Aborted, e is ConcurrencyConflictException ? e.Message
                 : "The project was changed by another request; read it again and retry",
                 new ErrorInfo { Reason = "CONCURRENT_MODIFICATION", Domain = "regeneration" }),
+        PermissionDeniedException x => Status(Code.PermissionDenied, x.Message,
+            new ErrorInfo { Reason = x.Reason, Domain = "regeneration" }),
         DependencyUnavailableException x => Status(Code.Unavailable, x.Message,
             new ErrorInfo { Reason = "DEPENDENCY_UNAVAILABLE", Domain = "regeneration", Metadata = { ["dependency"] = x.Dependency } }),
         PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } x =>

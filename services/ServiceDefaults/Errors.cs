@@ -51,3 +51,9 @@ public sealed class DependencyUnavailableException(string dependency, string mes
     public string Dependency { get; } = dependency;
     public Exception? Cause { get; } = inner;
 }
+
+/// <summary>The caller is authenticated but may not do this: PERMISSION_DENIED.</summary>
+public sealed class PermissionDeniedException(string message, string reason) : DomainException(message)
+{
+    public string Reason { get; } = reason;
+}

@@ -7,14 +7,13 @@ namespace Regeneration.ServiceDefaults;
 
 public sealed record RequestContext(string Actor, string CorrelationId)
 {
-    public const string ActorHeader = "x-actor";
     public const string CorrelationHeader = "x-correlation-id";
 
+    /// <summary>The actor is the authenticated subject; the correlation id is the caller's x-correlation-id,
+    /// else the trace id (the same across gateway, services and event store).</summary>
     public static RequestContext From(ServerCallContext call)
     {
-        var actor = call.GetHttpContext().User.Identity?.Name
-            ?? Limit(call.RequestHeaders.GetValue(ActorHeader))
-            ?? "anonymous";
+        var actor = call.GetHttpContext().User.Identity?.Name ?? "anonymous";
         var correlation = Limit(call.RequestHeaders.GetValue(CorrelationHeader))
             ?? Activity.Current?.TraceId.ToString()
             ?? Guid.NewGuid().ToString("N");

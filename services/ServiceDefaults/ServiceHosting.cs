@@ -68,6 +68,7 @@ public static class ServiceHosting
             return options;
         }).ApplyAllDatabaseChangesOnStartup();
 
+        services.AddRegenerationAuthentication(builder.Configuration);
         services.AddSingleton<CommandRunner>();
         services.AddSingleton<ChangeFeed>();
         services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres");
@@ -75,10 +76,14 @@ public static class ServiceHosting
         return builder;
     }
 
-    /// <summary>Maps the service plus health (gRPC and HTTP /healthz) and reflection.</summary>
+    /// <summary>Maps the service (authenticated callers only) plus health (gRPC and HTTP /healthz) and reflection.</summary>
     public static WebApplication MapService<TService>(this WebApplication app) where TService : class
     {
-        app.MapGrpcService<TService>();
+        // Fails the start-up, not the first call, when the signing key is missing or refused.
+        app.Services.GetRequiredService<TokenIssuer>();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapGrpcService<TService>().RequireAuthorization();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         app.MapHealthChecks("/healthz", new HealthCheckOptions());

@@ -1,5 +1,5 @@
 // A client in another language: Node's @grpc/grpc-js loading the public .proto files as published.
-// Usage: node projects-client.mjs <host:port>
+// Usage: node projects-client.mjs <host:port> <bearer token>
 // Registers a project, plans and completes a milestone, reads the history, prints it as JSON.
 import { fileURLToPath } from "node:url";
 import path from "node:path";
@@ -7,14 +7,17 @@ import grpc from "@grpc/grpc-js";
 import protoLoader from "@grpc/proto-loader";
 
 const target = process.argv[2] ?? "127.0.0.1:5101";
+const token = process.argv[3] ?? process.env.REGENERATION_TOKEN ?? "";
 const protos = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../protos");
 const definition = protoLoader.loadSync("regeneration/projects/v1/projects.proto", {
   includeDirs: [protos], keepCase: true, longs: Number, enums: String, defaults: true,
 });
 const { ProjectService } = grpc.loadPackageDefinition(definition).regeneration.projects.v1;
 const client = new ProjectService(target, grpc.credentials.createInsecure());
+const metadata = new grpc.Metadata();
+metadata.set("authorization", `Bearer ${token}`);
 const call = (method, request) => new Promise((resolve, reject) =>
-  client[method](request, { deadline: Date.now() + 10_000 }, (error, response) => error ? reject(error) : resolve(response)));
+  client[method](request, metadata, { deadline: Date.now() + 10_000 }, (error, response) => error ? reject(error) : resolve(response)));
 
 const suffix = Math.random().toString(36).slice(2, 8).toUpperCase();
 const registered = await call("RegisterProject", {

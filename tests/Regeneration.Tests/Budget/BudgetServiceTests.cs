@@ -174,7 +174,7 @@ public class BudgetServiceTests(BudgetServers servers) : IClassFixture<BudgetSer
         var (projectId, _) = await RegisterActive(projects);
         await using var cutOff = await ServiceHost.StartAsync(BudgetApp.Build, servers.ConnectionString,
             "Services:Projects=http://127.0.0.1:9");
-        var isolated = new BudgetService.BudgetServiceClient(cutOff.Channel);
+        var isolated = new BudgetService.BudgetServiceClient(cutOff.Admin);
 
         var e = await Assert.ThrowsAsync<RpcException>(() => isolated.AllocateFundsAsync(new AllocateFundsRequest
         {

@@ -19,8 +19,8 @@ public sealed class BudgetServers : IAsyncLifetime
         ConnectionString = await PostgresServer.CreateDatabaseAsync();
         Projects = await ServiceHost.StartAsync(ProjectsApp.Build, ConnectionString);
         Budget = await ServiceHost.StartAsync(BudgetApp.Build, ConnectionString, $"Services:Projects={Projects.Address}");
-        ProjectsClient = new ProjectService.ProjectServiceClient(Projects.Channel);
-        BudgetClient = new BudgetService.BudgetServiceClient(Budget.Channel);
+        ProjectsClient = new ProjectService.ProjectServiceClient(Projects.Admin);
+        BudgetClient = new BudgetService.BudgetServiceClient(Budget.Admin);
     }
 
     public async Task DisposeAsync()

@@ -8,25 +8,25 @@ namespace Regeneration.Tests.Infrastructure;
 
 public sealed class ProjectsServer : IAsyncLifetime
 {
-    ServiceHost host = null!;
-    public GrpcChannel Channel => host.Channel;
-    public string Address => host.Address;
+    public ServiceHost Host { get; private set; } = null!;
+    public GrpcChannel Channel => Host.Channel;
+    public string Address => Host.Address;
+    /// <summary>Calls as an admin.</summary>
     public ProjectService.ProjectServiceClient Client { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
-        host = await ServiceHost.StartAsync(ProjectsApp.Build, await PostgresServer.CreateDatabaseAsync());
-        Client = new ProjectService.ProjectServiceClient(Channel);
+        Host = await ServiceHost.StartAsync(ProjectsApp.Build, await PostgresServer.CreateDatabaseAsync());
+        Client = new ProjectService.ProjectServiceClient(Host.Admin);
     }
 
-    /// <summary>A client that sends the given actor and correlation id with every call.</summary>
-    public ProjectService.ProjectServiceClient ClientAs(string actor, string correlationId = "") =>
-        new(Channel.Intercept(metadata =>
+    /// <summary>A client calling as the project manager of that name, with a correlation id if given.</summary>
+    public ProjectService.ProjectServiceClient ClientAs(string manager, string correlationId = "") =>
+        new(Host.As(TestTokens.Manager(manager)).Intercept(metadata =>
         {
-            metadata.Add("x-actor", actor);
             if (correlationId.Length > 0) metadata.Add("x-correlation-id", correlationId);
             return metadata;
         }));
 
-    public async Task DisposeAsync() => await host.DisposeAsync();
+    public async Task DisposeAsync() => await Host.DisposeAsync();
 }

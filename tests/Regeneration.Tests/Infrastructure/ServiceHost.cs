@@ -1,5 +1,8 @@
 // One real service in the test process: its real composition, Kestrel on a free loopback port
-// (HTTP/2), reached through a real gRPC channel.
+// (HTTP/2), in the Development environment (the development signing key), reached through a real
+// gRPC channel.
+using Grpc.Core;
+using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 
@@ -17,7 +20,16 @@ public sealed class ServiceHost : IAsyncDisposable
     }
 
     public string Address { get; }
+    /// <summary>Unauthenticated: for health, reflection and the authentication tests.</summary>
     public GrpcChannel Channel { get; }
+    /// <summary>Calls as an admin.</summary>
+    public CallInvoker Admin => As(TestTokens.Admin);
+
+    public CallInvoker As(string token) => Channel.Intercept(metadata =>
+    {
+        metadata.Add("Authorization", $"Bearer {token}");
+        return metadata;
+    });
 
     /// <param name="settings">Extra configuration as "Key=Value" (e.g. "Services:Projects=http://...").</param>
     public static async Task<ServiceHost> StartAsync(Func<string[], WebApplication> build, string connectionString,
@@ -25,6 +37,7 @@ public sealed class ServiceHost : IAsyncDisposable
     {
         var app = build([
             "--urls=http://127.0.0.1:0",
+            "--environment=Development",
             $"--ConnectionStrings:Postgres={connectionString}",
             "--Logging:LogLevel:Default=Warning",
             .. settings.Select(s => "--" + s),

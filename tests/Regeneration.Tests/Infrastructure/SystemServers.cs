@@ -24,9 +24,9 @@ public sealed class SystemServers : IAsyncLifetime
         Budget = await ServiceHost.StartAsync(BudgetApp.Build, database, $"Services:Projects={Projects.Address}");
         Kpi = await ServiceHost.StartAsync(KpiApp.Build, database, $"Services:Projects={Projects.Address}",
             $"Services:Budget={Budget.Address}", "Kpi:SyncIntervalMilliseconds=250");
-        ProjectsClient = new ProjectService.ProjectServiceClient(Projects.Channel);
-        BudgetClient = new BudgetService.BudgetServiceClient(Budget.Channel);
-        KpiClient = new KpiService.KpiServiceClient(Kpi.Channel);
+        ProjectsClient = new ProjectService.ProjectServiceClient(Projects.Admin);
+        BudgetClient = new BudgetService.BudgetServiceClient(Budget.Admin);
+        KpiClient = new KpiService.KpiServiceClient(Kpi.Admin);
     }
 
     public async Task DisposeAsync()

@@ -13,7 +13,7 @@ public class ExternalClientTests(ProjectsServer server) : IClassFixture<Projects
         var root = RepositoryRoot();
         var script = Path.Combine(root, "tests", "node-client", "projects-client.mjs");
         Assert.True(Directory.Exists(Path.Combine(root, "node_modules", "@grpc")), "run `npm ci` first (scripts/test.sh does)");
-        var start = new ProcessStartInfo("node", [script, new Uri(server.Address).Authority])
+        var start = new ProcessStartInfo("node", [script, new Uri(server.Address).Authority, TestTokens.Admin])
         {
             RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = root,
         };

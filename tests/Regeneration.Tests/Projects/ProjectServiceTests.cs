@@ -105,7 +105,7 @@ public class ProjectServiceTests(ProjectsServer server) : IClassFixture<Projects
     public async Task History_lists_every_event_with_time_actor_and_correlation_id()
     {
         var pm = server.ClientAs("pm.park", correlationId: "corr-42");
-        var register = Register();
+        var register = Register(r => r.Owner = "pm.park");
         var projectId = (await pm.RegisterProjectAsync(register)).Result.StreamId;
         var milestoneId = await Plan(pm, projectId);
 
