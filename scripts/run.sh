@@ -31,6 +31,12 @@ trap cleanup EXIT
 command -v dotnet >/dev/null || { echo "The .NET 10 SDK is required (https://dot.net)"; exit 1; }
 command -v curl >/dev/null || { apt-get update -qq && apt-get install -y -qq curl; }
 
+for port in 5101 5102 5103 8080; do
+  if (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "Port $port is already in use (is Regeneration already running?); stop that first."; exit 1
+  fi
+done
+
 # ---- PostgreSQL ----
 if [ -n "${REGENERATION_POSTGRES:-}" ]; then
   connection="$REGENERATION_POSTGRES"
@@ -83,9 +89,9 @@ start_service() { # name project port [settings...]
     >"$state/logs/$1.log" 2>&1 &
   pids+=($!)
 }
-wait_healthy() { # name port
+wait_healthy() { # name port [curl options]
   for _ in $(seq 1 120); do
-    curl -sf --http2-prior-knowledge "http://127.0.0.1:$2/healthz" >/dev/null 2>&1 && return 0
+    curl -sf "${@:3}" "http://127.0.0.1:$2/healthz" >/dev/null 2>&1 && return 0
     sleep 0.5
   done
   log "$1 did not become healthy; its log:"; tail -30 "$state/logs/$1.log"; exit 1
@@ -93,23 +99,39 @@ wait_healthy() { # name port
 start_service projects Projects 5101
 start_service budget Budget 5102 --Services:Projects=http://127.0.0.1:5101
 start_service kpi Kpi 5103 --Services:Projects=http://127.0.0.1:5101 --Services:Budget=http://127.0.0.1:5102
-wait_healthy projects 5101
-wait_healthy budget 5102
-wait_healthy kpi 5103
+dotnet "$root/gateway/bin/Release/net10.0/Regeneration.Gateway.dll" --urls "http://127.0.0.1:8080" \
+  --environment "${REGENERATION_ENVIRONMENT:-Development}" >"$state/logs/gateway.log" 2>&1 &
+pids+=($!)
+wait_healthy projects 5101 --http2-prior-knowledge
+wait_healthy budget 5102 --http2-prior-knowledge
+wait_healthy kpi 5103 --http2-prior-knowledge
+wait_healthy gateway 8080
 
 # ---- Demo data ----
 dotnet "$root/tools/DemoData/bin/Release/net10.0/Regeneration.DemoData.dll" http://127.0.0.1:5101 http://127.0.0.1:5102 http://127.0.0.1:5103 \
   | sed 's/^/[run] /'
 
+tokens=$(curl -sf http://127.0.0.1:8080/dev/tokens | python3 -c '
+import json, sys
+for u in json.load(sys.stdin)["users"]:
+    print("  %-26s %-16s %s" % (u["user"], u["role"], u["token"]))' || echo "  (not in Development: no demo tokens)")
+
 cat <<INFO
 
 Regeneration is running.
+  REST API (gateway):            http://127.0.0.1:8080/api/v1   e.g. curl -H "Authorization: Bearer <token>" http://127.0.0.1:8080/api/v1/maturity
+  OpenAPI document:              http://127.0.0.1:8080/openapi/v1.json
+  Interactive API page:          http://127.0.0.1:8080/docs
   Projects service (gRPC, h2c):  127.0.0.1:5101   health: curl --http2-prior-knowledge http://127.0.0.1:5101/healthz
   Budget service (gRPC, h2c):    127.0.0.1:5102   health: curl --http2-prior-knowledge http://127.0.0.1:5102/healthz
   KPI service (gRPC, h2c):       127.0.0.1:5103   health: curl --http2-prior-knowledge http://127.0.0.1:5103/healthz
   gRPC reflection is on, e.g.:   grpcurl -plaintext 127.0.0.1:5101 list
   PostgreSQL:                    $connection
   Logs:                          $state/logs
+
+Demo users' tokens (Development only, valid 12 hours):
+$tokens
+
 Press Ctrl-C to stop.
 INFO
 wait -n "${pids[@]}" || true

@@ -28,7 +28,8 @@ public static class ServiceHosting
     public static WebApplicationBuilder CreateBuilder<TService>(string[] args, string schema, Action<StoreOptions> configureMarten)
         where TService : class
     {
-        var builder = WebApplication.CreateBuilder(args);
+        // appsettings.json is read from beside the binaries, wherever the process starts.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             // gRPC needs HTTP/2; without TLS, Kestrel serves it to clients that speak it from the start.
@@ -69,6 +70,7 @@ public static class ServiceHosting
         }).ApplyAllDatabaseChangesOnStartup();
 
         services.AddRegenerationAuthentication(builder.Configuration);
+        services.AddRegenerationTelemetry(builder.Configuration, schema);
         services.AddSingleton<CommandRunner>();
         services.AddSingleton<ChangeFeed>();
         services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres");

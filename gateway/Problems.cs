@@ -1,0 +1,97 @@
+// The one place where failures become HTTP answers: RFC 9457 problem details, with the gRPC error's
+// details carried over (field violations as "errors", with the REST field names; the rule broken;
+// the reason).
+using System.Text.RegularExpressions;
+using Google.Rpc;
+using Grpc.Core;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Mvc;
+using Polly.CircuitBreaker;
+using Polly.Timeout;
+
+namespace Regeneration.Gateway;
+
+public sealed partial class ProblemMapper(IProblemDetailsService problems, ILogger<ProblemMapper> logger) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken cancellationToken)
+    {
+        var problem = ToProblem(exception);
+        if (problem.Status >= 500 && exception is not (BrokenCircuitException or RpcException { StatusCode: StatusCode.Unavailable }))
+            logger.LogError(exception, "{Method} {Path} failed", http.Request.Method, http.Request.Path);
+        if (exception is BrokenCircuitException { RetryAfter: { } retry })
+            http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retry.TotalSeconds)).ToString();
+        http.Response.StatusCode = problem.Status ?? 500;
+        return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem, Exception = exception });
+    }
+
+    public static ProblemDetails ToProblem(Exception exception) => exception switch
+    {
+        RpcException e => FromRpc(e),
+        BrokenCircuitException => Problem(503, "service-unavailable", "A service is unavailable",
+            "The service this answer needs is failing; its circuit breaker is open. Retry later."),
+        TimeoutRejectedException => Problem(504, "timeout", "A service did not answer in time", "Retry later."),
+        BadHttpRequestException e => Problem(e.StatusCode, "bad-request", "The request is malformed", e.Message),
+        GatewayProblem e => e.Problem,
+        _ => Problem(500, "internal", "Internal error", "The gateway log has the details."),
+    };
+
+    static ProblemDetails FromRpc(RpcException e)
+    {
+        var (status, kind, title) = e.StatusCode switch
+        {
+            StatusCode.InvalidArgument => (400, "invalid-argument", "The request is invalid"),
+            StatusCode.NotFound => (404, "not-found", "Not found"),
+            StatusCode.AlreadyExists => (409, "already-exists", "Already exists"),
+            StatusCode.FailedPrecondition => (409, "rule-violated", "The request breaks a rule"),
+            StatusCode.Aborted => (412, "version-conflict", "The resource changed: its version no longer matches"),
+            StatusCode.PermissionDenied => (403, "forbidden", "Not allowed"),
+            StatusCode.Unauthenticated => (401, "unauthenticated", "Not authenticated"),
+            StatusCode.ResourceExhausted => (429, "too-many-requests", "Too many requests"),
+            StatusCode.Unavailable => (503, "service-unavailable", "A service is unavailable"),
+            StatusCode.DeadlineExceeded => (504, "timeout", "A service did not answer in time"),
+            _ => (502, "upstream-error", "A service failed"),
+        };
+        var problem = Problem(status, kind, title, e.Status.Detail);
+        if (e.GetRpcStatus() is not { } rich) return problem;
+        if (rich.GetDetail<BadRequest>() is { } bad)
+            problem.Extensions["errors"] = bad.FieldViolations.GroupBy(v => RestName(v.Field))
+                .ToDictionary(g => g.Key, g => g.Select(v => v.Description).ToArray());
+        if (rich.GetDetail<PreconditionFailure>() is { } failure)
+            problem.Extensions["violations"] = failure.Violations.Select(v => new { v.Type, v.Subject, v.Description }).ToArray();
+        if (rich.GetDetail<ErrorInfo>() is { } info) problem.Extensions["reason"] = info.Reason;
+        if (rich.GetDetail<ResourceInfo>() is { } resource)
+            problem.Extensions["resource"] = new { type = resource.ResourceType, name = resource.ResourceName };
+        return problem;
+    }
+
+    public static ProblemDetails Problem(int status, string kind, string title, string detail) => new()
+    {
+        Status = status, Type = $"urn:regeneration:problem:{kind}", Title = title, Detail = detail,
+    };
+
+    /// <summary>forecast_date -> forecastDate, contributions[0].weight -> contributions[0].weight.</summary>
+    public static string RestName(string field) => SnakeSegment().Replace(field, m => m.Groups[1].Value.ToUpperInvariant());
+
+    [GeneratedRegex("_([a-z0-9])")]
+    private static partial Regex SnakeSegment();
+}
+
+/// <summary>A problem the gateway itself finds (a bad header, a forbidden change).</summary>
+public sealed class GatewayProblem(ProblemDetails problem) : Exception(problem.Detail)
+{
+    public ProblemDetails Problem { get; } = problem;
+
+    public static GatewayProblem Invalid(string field, string message)
+    {
+        var problem = ProblemMapper.Problem(400, "invalid-argument", "The request is invalid", $"{field}: {message}");
+        problem.Extensions["errors"] = new Dictionary<string, string[]> { [field] = [message] };
+        return new GatewayProblem(problem);
+    }
+
+    public static GatewayProblem Forbidden(string reason, string message)
+    {
+        var problem = ProblemMapper.Problem(403, "forbidden", "Not allowed", message);
+        problem.Extensions["reason"] = reason;
+        return new GatewayProblem(problem);
+    }
+}

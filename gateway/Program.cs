@@ -1,0 +1,1 @@
+Regeneration.Gateway.GatewayApp.Build(args).Run();

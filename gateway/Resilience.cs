@@ -1,0 +1,91 @@
+// The gateway's calls to the services: one Polly pipeline per service — an overall timeout, retries
+// with jittered backoff, a circuit breaker, and a timeout per attempt — and a gRPC deadline on every
+// call. Retrying is safe for every call the gateway makes: queries read, and commands carry a
+// request_id (the client's Idempotency-Key, or one the gateway makes), so a repeat is answered from the
+// first result and never writes twice.
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Registry;
+using Polly.Retry;
+using Polly.Timeout;
+
+namespace Regeneration.Gateway;
+
+public sealed class ResilienceOptions
+{
+    public double AttemptTimeoutSeconds { get; set; } = 2;
+    public double TotalTimeoutSeconds { get; set; } = 5;
+    public int MaxRetries { get; set; } = 2;
+    public double BreakSeconds { get; set; } = 10;
+    public double FailureRatio { get; set; } = 0.5;
+    public int MinimumThroughput { get; set; } = 4;
+}
+
+public static class Downstream
+{
+    public const string Projects = "projects", Budget = "budget", Kpi = "kpi";
+    public static readonly string[] All = [Projects, Budget, Kpi];
+
+    /// <summary>Failures that say the service, not the request, is the problem.</summary>
+    public static bool IsTransient(Exception e) => e switch
+    {
+        RpcException r => r.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Internal
+            or StatusCode.ResourceExhausted,
+        TimeoutRejectedException => true,
+        HttpRequestException => true,
+        _ => false,
+    };
+
+    public static IServiceCollection AddDownstreamResilience(this IServiceCollection services)
+    {
+        services.AddSingleton<Breakers>();
+        services.AddSingleton<ServiceCalls>();
+        foreach (var name in All)
+            services.AddResiliencePipeline(name, (pipeline, context) =>
+            {
+                var o = context.ServiceProvider.GetRequiredService<IOptions<ResilienceOptions>>().Value;
+                var transient = new PredicateBuilder().Handle<Exception>(IsTransient);
+                pipeline
+                    .AddTimeout(TimeSpan.FromSeconds(o.TotalTimeoutSeconds))
+                    .AddRetry(new RetryStrategyOptions
+                    {
+                        ShouldHandle = transient, MaxRetryAttempts = o.MaxRetries, UseJitter = true,
+                        BackoffType = DelayBackoffType.Exponential, Delay = TimeSpan.FromMilliseconds(100),
+                    })
+                    .AddCircuitBreaker(new CircuitBreakerStrategyOptions
+                    {
+                        ShouldHandle = transient, FailureRatio = o.FailureRatio, MinimumThroughput = o.MinimumThroughput,
+                        SamplingDuration = TimeSpan.FromSeconds(Math.Max(2, o.BreakSeconds)),
+                        BreakDuration = TimeSpan.FromSeconds(o.BreakSeconds),
+                        StateProvider = context.ServiceProvider.GetRequiredService<Breakers>().For(name),
+                    })
+                    .AddTimeout(TimeSpan.FromSeconds(o.AttemptTimeoutSeconds));
+            });
+        return services;
+    }
+}
+
+/// <summary>Runs a call to a service through its pipeline, with a deadline on the gRPC call itself.</summary>
+public sealed class ServiceCalls(ResiliencePipelineProvider<string> pipelines, IOptions<ResilienceOptions> options, Breakers breakers)
+{
+    public CircuitState Breaker(string service) => breakers.State(service);
+
+    public async Task<T> Run<T>(string service, Func<CallOptions, Task<T>> call, CancellationToken cancellation)
+    {
+        var attempt = TimeSpan.FromSeconds(options.Value.AttemptTimeoutSeconds);
+        return await pipelines.GetPipeline(service).ExecuteAsync(
+            async token => await call(new CallOptions(deadline: DateTime.UtcNow + attempt, cancellationToken: token)), cancellation);
+    }
+}
+
+/// <summary>The circuit breakers' states, one per service, for readiness and answers.</summary>
+public sealed class Breakers
+{
+    readonly Dictionary<string, CircuitBreakerStateProvider> providers = Downstream.All.ToDictionary(n => n, _ => new CircuitBreakerStateProvider());
+
+    public CircuitBreakerStateProvider For(string service) => providers[service];
+
+    public CircuitState State(string service) => providers[service].CircuitState;
+}

@@ -1,0 +1,33 @@
+// OpenTelemetry for every process: traces across gateway -> services -> PostgreSQL (one trace id per
+// request, carried by W3C traceparent) and metrics. Exported over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT
+// is set; without it the trace id still flows and is recorded as the events' correlation id.
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace Regeneration.ServiceDefaults;
+
+public static class Telemetry
+{
+    public static IServiceCollection AddRegenerationTelemetry(this IServiceCollection services, IConfiguration configuration, string serviceName)
+    {
+        var otlp = !string.IsNullOrEmpty(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(serviceName))
+            .WithTracing(tracing =>
+            {
+                tracing.AddAspNetCoreInstrumentation(o => o.Filter = context => !context.Request.Path.StartsWithSegments("/healthz"))
+                    .AddHttpClientInstrumentation()
+                    .AddSource("Npgsql", "Marten");
+                if (otlp) tracing.AddOtlpExporter();
+            })
+            .WithMetrics(metrics =>
+            {
+                metrics.AddAspNetCoreInstrumentation().AddHttpClientInstrumentation().AddMeter("Marten");
+                if (otlp) metrics.AddOtlpExporter();
+            });
+        return services;
+    }
+}
