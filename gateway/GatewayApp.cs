@@ -81,13 +81,18 @@ public static class GatewayApp
 
         var app = builder.Build();
         app.Services.GetRequiredService<TokenIssuer>();   // fail the start-up on a missing or refused key
-        app.UseExceptionHandler();
-        app.UseStatusCodePages();
+        // The trace id of every answer (also of errors), the same the services record as events' correlation id.
         app.Use(async (http, next) =>
         {
-            if (System.Diagnostics.Activity.Current is { } activity) http.Response.Headers["X-Trace-Id"] = activity.TraceId.ToString();
+            http.Response.OnStarting(() =>
+            {
+                if (System.Diagnostics.Activity.Current is { } activity) http.Response.Headers["X-Trace-Id"] = activity.TraceId.ToString();
+                return Task.CompletedTask;
+            });
             await next();
         });
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseRateLimiter();

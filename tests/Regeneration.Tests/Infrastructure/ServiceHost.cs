@@ -10,11 +10,15 @@ namespace Regeneration.Tests.Infrastructure;
 
 public sealed class ServiceHost : IAsyncDisposable
 {
-    readonly WebApplication app;
+    WebApplication? app;
+    readonly Func<string[], WebApplication> build;
+    readonly string[] args;
 
-    ServiceHost(WebApplication app, string address)
+    ServiceHost(WebApplication app, string address, Func<string[], WebApplication> build, string[] args)
     {
         this.app = app;
+        this.build = build;
+        this.args = args;
         Address = address;
         Channel = GrpcChannel.ForAddress(address);
     }
@@ -35,20 +39,38 @@ public sealed class ServiceHost : IAsyncDisposable
     public static async Task<ServiceHost> StartAsync(Func<string[], WebApplication> build, string connectionString,
         params string[] settings)
     {
-        var app = build([
-            "--urls=http://127.0.0.1:0",
+        string[] args =
+        [
             "--environment=Development",
             $"--ConnectionStrings:Postgres={connectionString}",
             "--Logging:LogLevel:Default=Warning",
             .. settings.Select(s => "--" + s),
-        ]);
+        ];
+        var app = build(["--urls=http://127.0.0.1:0", .. args]);
         await app.StartAsync();
-        return new ServiceHost(app, app.Urls.First());
+        var address = app.Urls.First();
+        return new ServiceHost(app, address, build, [$"--urls={address}", .. args]);
+    }
+
+    /// <summary>Stops the service (its port closes: callers see connection refused).</summary>
+    public async Task StopAsync()
+    {
+        if (app is null) return;
+        await app.StopAsync();
+        await app.DisposeAsync();
+        app = null;
+    }
+
+    /// <summary>Starts it again on the same address.</summary>
+    public async Task RestartAsync()
+    {
+        app = build(args);
+        await app.StartAsync();
     }
 
     public async ValueTask DisposeAsync()
     {
         Channel.Dispose();
-        await app.DisposeAsync();
+        await StopAsync();
     }
 }

@@ -1,0 +1,64 @@
+// The whole system in the test process: the three services and the REST gateway, each on its own
+// loopback port over real HTTP, with the demo portfolio loaded through the gRPC API.
+using System.Net.Http.Headers;
+using Microsoft.AspNetCore.Builder;
+using Regeneration.DemoData;
+using Regeneration.Gateway;
+
+namespace Regeneration.Tests.Infrastructure;
+
+public class GatewayServers : IAsyncLifetime
+{
+    readonly SystemServers system = new();
+    WebApplication? gateway;
+
+    public SystemServers System => system;
+    public string GatewayAddress { get; private set; } = "";
+
+    /// <summary>Gateway settings a fixture may change, as "Key=Value".</summary>
+    protected virtual string[] GatewaySettings => ["RateLimits:PermitsPerSecond=1000", "RateLimits:Burst=2000"];
+
+    public async Task InitializeAsync()
+    {
+        await system.InitializeAsync();
+        await DemoPortfolio.SeedAsync(system.ProjectsClient, system.BudgetClient, system.KpiClient);
+        gateway = await StartGateway(GatewaySettings);
+        GatewayAddress = gateway.Urls.First();
+    }
+
+    public async Task<WebApplication> StartGateway(params string[] settings)
+    {
+        var app = GatewayApp.Build([
+            "--urls=http://127.0.0.1:0", "--environment=Development", "--Logging:LogLevel:Default=Warning",
+            $"--Services:Projects={system.Projects.Address}", $"--Services:Budget={system.Budget.Address}", $"--Services:Kpi={system.Kpi.Address}",
+            .. settings.Select(s => "--" + s),
+        ]);
+        await app.StartAsync();
+        return app;
+    }
+
+    /// <summary>An HTTP client for the gateway, with a bearer token when given.</summary>
+    public HttpClient Http(string? token = null, string? address = null)
+    {
+        var http = new HttpClient { BaseAddress = new Uri(address ?? GatewayAddress), Timeout = TimeSpan.FromSeconds(30) };
+        if (token is not null) http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return http;
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (gateway is not null) await gateway.DisposeAsync();
+        await system.DisposeAsync();
+    }
+}
+
+/// <summary>A gateway whose breakers open after a couple of failures and close again after one second.</summary>
+public sealed class FaultyGatewayServers : GatewayServers
+{
+    protected override string[] GatewaySettings =>
+    [
+        "Resilience:AttemptTimeoutSeconds=1", "Resilience:TotalTimeoutSeconds=3", "Resilience:MaxRetries=1",
+        "Resilience:BreakSeconds=1", "Resilience:MinimumThroughput=2", "Resilience:FailureRatio=0.5",
+        "RateLimits:PermitsPerSecond=1000", "RateLimits:Burst=2000",
+    ];
+}
