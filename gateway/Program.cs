@@ -1,1 +1,1 @@
-Regeneration.Gateway.GatewayApp.Build(args).Run();
+return await Regeneration.ServiceDefaults.ServiceHosting.RunAsync(args, Regeneration.Gateway.GatewayApp.Build);

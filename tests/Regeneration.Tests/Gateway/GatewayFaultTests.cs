@@ -1,0 +1,95 @@
+// A service goes down during rollups: the gateway answers within its deadline with what it has,
+// says what is missing, opens the breaker, and closes it by itself when the service is back.
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Regeneration.Gateway;
+using Regeneration.Tests.Infrastructure;
+
+namespace Regeneration.Tests.Gateway;
+
+public class GatewayFaultTests(FaultyGatewayServers servers) : IClassFixture<FaultyGatewayServers>
+{
+    static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    [Fact]
+    public async Task With_the_budget_service_down_the_rollup_answers_in_time_without_budget_and_recovers_when_it_returns()
+    {
+        var executive = servers.Http(TestTokens.Executive);
+        var anonymous = servers.Http();
+        Assert.Empty((await WholeRollup(executive)).Missing);
+
+        await servers.System.Budget.StopAsync();
+        try
+        {
+            var answers = new List<(KpiRollupDto Rollup, TimeSpan Took)>();
+            for (var i = 0; i < 4; i++)
+            {
+                var clock = Stopwatch.StartNew();
+                var response = await executive.GetAsync("/api/v1/kpis");
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                answers.Add(((await response.Content.ReadFromJsonAsync<KpiRollupDto>(Json))!, clock.Elapsed));
+            }
+
+            // Within the gateway's total deadline (3 s here), every time; the KPI part is still there.
+            Assert.All(answers, a => Assert.True(a.Took < TimeSpan.FromSeconds(3), $"took {a.Took}"));
+            Assert.All(answers, a =>
+            {
+                Assert.Null(a.Rollup.Budget);
+                Assert.Equal("budget", Assert.Single(a.Rollup.Missing).Service);
+                Assert.NotEmpty(a.Rollup.Projects);
+            });
+            Assert.Contains(answers, a => a.Rollup.Missing[0].Reason.StartsWith("circuit open"));
+            var ready = await anonymous.GetAsync("/readyz");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+            var budget = (await ready.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("services").EnumerateArray()
+                .Single(s => s.GetProperty("service").GetString() == "budget");
+            Assert.Equal("Open", budget.GetProperty("breaker").GetString());
+        }
+        finally
+        {
+            await servers.System.Budget.RestartAsync();
+        }
+
+        // The breaker half-opens after its break (1 s here) and closes on the first success.
+        var recovered = await WholeRollup(executive);
+        Assert.Empty(recovered.Missing);
+        Assert.NotNull(recovered.Budget);
+    }
+
+    /// <summary>Polls (bounded) until no part is missing: breakers left open by an earlier failure close by themselves.</summary>
+    static async Task<KpiRollupDto> WholeRollup(HttpClient executive)
+    {
+        KpiRollupDto? rollup = null;
+        for (var attempt = 0; attempt < 50 && rollup is not { Missing.Count: 0 }; attempt++)
+        {
+            if (attempt > 0) await Task.Delay(200);
+            rollup = await executive.GetFromJsonAsync<KpiRollupDto>("/api/v1/kpis", Json);
+        }
+        return rollup!;
+    }
+
+    [Fact]
+    public async Task With_the_kpi_service_down_the_maturity_is_a_503_problem_not_a_hang()
+    {
+        var executive = servers.Http(TestTokens.Executive);
+        Assert.Empty((await WholeRollup(executive)).Missing);
+        await servers.System.Kpi.StopAsync();
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            var response = await executive.GetAsync("/api/v1/maturity");
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"took {clock.Elapsed}");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            var rollup = await executive.GetFromJsonAsync<KpiRollupDto>("/api/v1/kpis", Json);
+            Assert.Equal("kpi", Assert.Single(rollup!.Missing).Service);
+            Assert.NotNull(rollup.Budget);
+        }
+        finally
+        {
+            await servers.System.Kpi.RestartAsync();
+        }
+    }
+}
