@@ -93,18 +93,23 @@ public static class ServiceHosting
     }
 
     /// <summary>
-    /// Runs the service, or, with <c>--healthcheck URL</c>, probes a running one over HTTP/2 and exits 0 when
-    /// it is healthy (container health checks need no curl in the image).
+    /// Runs the service, or, with <c>--healthcheck URL</c>, probes a running one and exits 0 when it is healthy
+    /// (container health checks need no curl in the image).
     /// </summary>
     public static async Task<int> RunAsync(string[] args, Func<string[], WebApplication> build)
     {
         if (args is ["--healthcheck", var url])
         {
-            using var http = new HttpClient { DefaultRequestVersion = System.Net.HttpVersion.Version20,
-                DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact, Timeout = TimeSpan.FromSeconds(3) };
-            try { return (await http.GetAsync(url)).IsSuccessStatusCode ? 0 : 1; }
-            catch (HttpRequestException) { return 1; }
-            catch (TaskCanceledException) { return 1; }
+            // gRPC services speak HTTP/2 only (h2c), the gateway HTTP/1.1 and HTTP/2: try both.
+            foreach (var version in new[] { System.Net.HttpVersion.Version20, System.Net.HttpVersion.Version11 })
+            {
+                using var http = new HttpClient { DefaultRequestVersion = version,
+                    DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact, Timeout = TimeSpan.FromSeconds(3) };
+                try { if ((await http.GetAsync(url)).IsSuccessStatusCode) return 0; }
+                catch (HttpRequestException) { }
+                catch (TaskCanceledException) { }
+            }
+            return 1;
         }
         await build(args).RunAsync();
         return 0;
