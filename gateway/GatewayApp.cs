@@ -96,6 +96,8 @@ public static class GatewayApp
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseRateLimiter();
+        app.UseDefaultFiles();
+        app.UseStaticFiles();   // the dashboard (wwwroot): public files; its data comes from the authenticated API
         app.MapOpenApi("/openapi/{documentName}.json");
         app.UseSwaggerUI(ui =>
         {

@@ -59,7 +59,8 @@ public static class Downstream
                         ShouldHandle = transient, FailureRatio = o.FailureRatio, MinimumThroughput = o.MinimumThroughput,
                         SamplingDuration = TimeSpan.FromSeconds(Math.Max(2, o.BreakSeconds)),
                         BreakDuration = TimeSpan.FromSeconds(o.BreakSeconds),
-                        StateProvider = context.ServiceProvider.GetRequiredService<Breakers>().For(name),
+                        // A pipeline may be rebuilt (e.g. when its options reload): each build gets its own state provider.
+                        StateProvider = context.ServiceProvider.GetRequiredService<Breakers>().NewFor(name),
                     })
                     .AddTimeout(TimeSpan.FromSeconds(o.AttemptTimeoutSeconds));
             });
@@ -83,9 +84,15 @@ public sealed class ServiceCalls(ResiliencePipelineProvider<string> pipelines, I
 /// <summary>The circuit breakers' states, one per service, for readiness and answers.</summary>
 public sealed class Breakers
 {
-    readonly Dictionary<string, CircuitBreakerStateProvider> providers = Downstream.All.ToDictionary(n => n, _ => new CircuitBreakerStateProvider());
+    readonly System.Collections.Concurrent.ConcurrentDictionary<string, CircuitBreakerStateProvider> providers = new();
 
-    public CircuitBreakerStateProvider For(string service) => providers[service];
+    public CircuitBreakerStateProvider NewFor(string service) => providers[service] = new CircuitBreakerStateProvider();
 
-    public CircuitState State(string service) => providers[service].CircuitState;
+    /// <summary>Closed until the service's pipeline is first used.</summary>
+    public CircuitState State(string service)
+    {
+        if (!providers.TryGetValue(service, out var provider)) return CircuitState.Closed;
+        try { return provider.CircuitState; }
+        catch (InvalidOperationException) { return CircuitState.Closed; }   // not bound to a breaker yet
+    }
 }

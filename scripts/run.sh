@@ -119,6 +119,7 @@ for u in json.load(sys.stdin)["users"]:
 cat <<INFO
 
 Regeneration is running.
+  Executive dashboard:           http://127.0.0.1:8080/   (sign in as a demo user, top right)
   REST API (gateway):            http://127.0.0.1:8080/api/v1   e.g. curl -H "Authorization: Bearer <token>" http://127.0.0.1:8080/api/v1/maturity
   OpenAPI document:              http://127.0.0.1:8080/openapi/v1.json
   Interactive API page:          http://127.0.0.1:8080/docs

@@ -22,6 +22,12 @@ log "buf lint (default rules)"
 npx --no-install buf lint protos
 echo "buf lint: clean"
 
+log "Chromium (browser tests)"
+if [ -z "${REGENERATION_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+echo "chromium: $(command -v chromium || echo "$REGENERATION_CHROMIUM")"
+
 log "PostgreSQL"
 ensure=$(bash scripts/ensure-postgres.sh)
 mode=$(sed -n 's/^mode=//p' <<<"$ensure")
