@@ -1,6 +1,8 @@
-# Builds one Regeneration .NET program (a service or the demo-data loader).
-#   docker build -f deploy/service.Dockerfile --build-arg PROJECT=services/Projects/Regeneration.Projects.csproj .
-# Base images are build arguments so that a machine without a registry can point them at local images.
+# Builds one Regeneration program (a service, the gateway or the demo-data loader) from source.
+#   docker build -f deploy/service.Dockerfile --build-arg PROJECT=services/Projects/Regeneration.Projects.csproj \
+#     --build-arg ENTRY=Regeneration.Projects .
+# Base images are build arguments: where no registry is reachable, deploy/prebuilt.Dockerfile packs a
+# self-contained publish onto a locally built base instead (scripts/compose-check.sh does).
 ARG SDK_IMAGE=mcr.microsoft.com/dotnet/sdk:10.0
 ARG RUNTIME_IMAGE=mcr.microsoft.com/dotnet/aspnet:10.0
 
@@ -11,8 +13,8 @@ COPY . .
 RUN dotnet publish "$PROJECT" -c Release -o /app --nologo
 
 FROM ${RUNTIME_IMAGE}
+ARG ENTRY
 WORKDIR /app
 COPY --from=build /app .
-ARG ENTRY_DLL
-ENV ENTRY_DLL=${ENTRY_DLL}
-ENTRYPOINT ["sh", "-c", "exec dotnet /app/$ENTRY_DLL \"$@\"", "--"]
+RUN printf '#!/bin/sh\nexec dotnet /app/%s.dll "$@"\n' "$ENTRY" > /app/run && chmod +x /app/run
+ENTRYPOINT ["/app/run"]

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Runs every check of the repository on a fresh machine: installs what is missing (npm tools, Docker
-# engine and a PostgreSQL image, see ensure-postgres.sh), lints the public contract with buf, builds
-# the solution and runs all tests against a real PostgreSQL. The last line is the summary
-# "N passed, N failed[, N skipped]" computed from the TRX results.
+# Runs every check of the repository on a fresh machine: installs what is missing (npm tools, Chromium,
+# Docker engine and a PostgreSQL image, see ensure-postgres.sh), lints the public contract with buf,
+# builds the solution, runs all tests against a real PostgreSQL, and proves the docker-compose stack
+# (scripts/compose-check.sh). The last line is the summary "N passed, N failed[, N skipped]" computed
+# from the TRX results.
 #
 #   REGENERATION_TEST_POSTGRES=<connection string>  use an existing server instead of Testcontainers
 #   REGENERATION_POSTGRES_IMAGE=<image>             the image Testcontainers starts (default postgres:17-alpine,
 #                                                   or a locally built one when no registry is reachable)
+#   REGENERATION_SKIP_COMPOSE=1                     skip the docker-compose check
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -58,6 +60,14 @@ if [ "$mode" = container ]; then
   docker ps -aq --filter label=org.testcontainers=true | xargs -r docker rm -f >/dev/null 2>&1 || true
 fi
 
+compose_exit=0
+if [ "$mode" = container ] && [ "${REGENERATION_SKIP_COMPOSE:-}" != 1 ]; then
+  log "docker-compose stack"
+  bash scripts/compose-check.sh || compose_exit=$?
+else
+  echo "docker-compose check skipped (no Docker engine in this mode, or REGENERATION_SKIP_COMPOSE=1)"
+fi
+
 summary=$(python3 - "$results" <<'PY'
 import glob, sys, xml.etree.ElementTree as ET
 passed = failed = skipped = 0
@@ -76,6 +86,7 @@ if [ "$test_exit" -ne 0 ] && [[ "$summary" == *" 0 failed"* ]]; then
   # The runner failed without a failed test result (a crash, a build or discovery error): say so.
   summary="${summary/ 0 failed/ 1 failed}"
 fi
+[ "$compose_exit" -eq 0 ] || echo "The docker-compose check failed (see above): the run fails."
 echo
 echo "$summary"
-[ "$test_exit" -eq 0 ]
+[ "$test_exit" -eq 0 ] && [ "$compose_exit" -eq 0 ]

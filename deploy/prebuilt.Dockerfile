@@ -1,0 +1,9 @@
+# Packs a self-contained publish (artifacts/publish/<ENTRY>, made on the host) onto a runtime base
+# image: for machines whose Docker cannot pull Microsoft's images. See scripts/compose-check.sh.
+ARG RUNTIME_IMAGE
+FROM ${RUNTIME_IMAGE}
+ARG ENTRY
+WORKDIR /app
+COPY artifacts/publish/${ENTRY}/ /app/
+RUN printf '#!/bin/sh\nexec /app/%s "$@"\n' "$ENTRY" > /app/run && chmod +x /app/run
+ENTRYPOINT ["/app/run"]
