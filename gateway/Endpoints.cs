@@ -17,7 +17,7 @@ public static class Endpoints
 {
     public static void MapApi(this WebApplication app)
     {
-        var api = app.MapGroup("/api/v1").RequireAuthorization().RequireRateLimiting("per-caller")
+        var api = app.MapGroup("/api/v1").RequireAuthorization().RequireRateLimiting(RateLimits.PerCaller)
             .ProducesProblem(400).ProducesProblem(401).ProducesProblem(403).ProducesProblem(429).ProducesProblem(503);
 
         api.MapGet("/maturity", Maturity).WithTags("Maturity").WithSummary("The city's ISO 37106 maturity: per dimension with explanation and gaps, and overall")

@@ -1,7 +1,6 @@
 // The gateway's composition: JWT authentication (the same tokens the services accept, forwarded to
 // them so they enforce ownership too), per-caller rate limits and request size limits, resilient gRPC
 // clients, problem details, OpenAPI with an interactive page, health and readiness, telemetry.
-using System.Threading.RateLimiting;
 using Grpc.Health.V1;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
@@ -11,13 +10,6 @@ using Regeneration.Projects.V1;
 using Regeneration.ServiceDefaults;
 
 namespace Regeneration.Gateway;
-
-public sealed class RateLimitOptions
-{
-    /// <summary>Requests per second each caller (user, else client address) may make, and the burst above it.</summary>
-    public int PermitsPerSecond { get; set; } = 50;
-    public int Burst { get; set; } = 100;
-}
 
 public static class GatewayApp
 {
@@ -38,7 +30,6 @@ public static class GatewayApp
         services.AddRegenerationTelemetry(builder.Configuration, "gateway");
         services.AddHttpContextAccessor();
         services.Configure<ResilienceOptions>(builder.Configuration.GetSection("Resilience"));
-        services.Configure<RateLimitOptions>(builder.Configuration.GetSection("RateLimits"));
         services.AddDownstreamResilience();
         services.AddForwardingClient<ProjectService.ProjectServiceClient>("Projects");
         services.AddForwardingClient<BudgetService.BudgetServiceClient>("Budget");
@@ -55,27 +46,14 @@ public static class GatewayApp
                 "ETag/If-Match carry a project's version; Idempotency-Key makes a command safe to retry.";
             return Task.CompletedTask;
         }));
-        services.AddRateLimiter(o =>
+        services.AddPerCallerRateLimit(builder.Configuration, async (context, _) =>
         {
-            o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
-            o.OnRejected = async (context, token) =>
+            context.HttpContext.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+            context.HttpContext.Response.Headers.RetryAfter = "1";
+            await context.HttpContext.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
             {
-                context.HttpContext.Response.Headers.RetryAfter = "1";
-                await context.HttpContext.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
-                {
-                    HttpContext = context.HttpContext,
-                    ProblemDetails = ProblemMapper.Problem(429, "too-many-requests", "Too many requests", "Slow down: the per-caller rate limit is reached."),
-                });
-            };
-            o.AddPolicy("per-caller", http =>
-            {
-                var limits = http.RequestServices.GetRequiredService<IOptions<RateLimitOptions>>().Value;
-                var caller = http.User.Identity?.Name ?? http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-                return RateLimitPartition.GetTokenBucketLimiter(caller, _ => new TokenBucketRateLimiterOptions
-                {
-                    TokenLimit = limits.Burst, TokensPerPeriod = limits.PermitsPerSecond, ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-                    QueueLimit = 0, AutoReplenishment = true,
-                });
+                HttpContext = context.HttpContext,
+                ProblemDetails = ProblemMapper.Problem(429, "too-many-requests", "Too many requests", "Slow down: the per-caller rate limit is reached."),
             });
         });
 

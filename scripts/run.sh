@@ -5,6 +5,7 @@
 # Ctrl-C stops everything; the data stays for the next run.
 #
 #   REGENERATION_POSTGRES=<connection string>   use an existing PostgreSQL instead
+#   REGENERATION_NO_DOCKER=1                    use the local PostgreSQL server binaries even where Docker works
 #   REGENERATION_PG_PORT (default 55432)         the port of the PostgreSQL this script starts
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,7 +42,7 @@ done
 if [ -n "${REGENERATION_POSTGRES:-}" ]; then
   connection="$REGENERATION_POSTGRES"
   log "PostgreSQL: the server in REGENERATION_POSTGRES"
-elif ensure=$(bash scripts/ensure-postgres.sh 2>"$state/logs/ensure-postgres.log"); then
+elif [ "${REGENERATION_NO_DOCKER:-}" != 1 ] && ensure=$(bash scripts/ensure-postgres.sh 2>"$state/logs/ensure-postgres.log"); then
   export DOCKER_API_VERSION="${DOCKER_API_VERSION:-1.41}"
   image=$(sed -n 's/^image=//p' <<<"$ensure")
   if docker container inspect regeneration-postgres >/dev/null 2>&1; then
@@ -55,7 +56,7 @@ elif ensure=$(bash scripts/ensure-postgres.sh 2>"$state/logs/ensure-postgres.log
   connection="Host=127.0.0.1;Port=$pg_port;Username=postgres;Password=$pg_password;Database=regeneration"
   log "PostgreSQL: Docker container regeneration-postgres ($image), volume regeneration-pgdata"
 else
-  log "Docker is not usable here ($(tail -1 "$state/logs/ensure-postgres.log")); using the local PostgreSQL binaries"
+  log "Docker is not usable here or REGENERATION_NO_DOCKER=1 ($(tail -1 "$state/logs/ensure-postgres.log" 2>/dev/null)); using the local PostgreSQL binaries"
   bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
   if [ -z "$bin" ]; then apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1); fi
   data="$state/pgdata"

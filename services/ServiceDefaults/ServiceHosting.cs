@@ -75,6 +75,7 @@ public static class ServiceHosting
         services.AddSingleton<ChangeFeed>();
         services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres");
         services.AddGrpcHealthChecks();
+        services.AddPerCallerRateLimit(builder.Configuration, RateLimits.RejectGrpc);
         return builder;
     }
 
@@ -85,7 +86,8 @@ public static class ServiceHosting
         app.Services.GetRequiredService<TokenIssuer>();
         app.UseAuthentication();
         app.UseAuthorization();
-        app.MapGrpcService<TService>().RequireAuthorization();
+        app.UseRateLimiter();
+        app.MapGrpcService<TService>().RequireAuthorization().RequireRateLimiting(RateLimits.PerCaller);
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         app.MapHealthChecks("/healthz", new HealthCheckOptions());

@@ -44,6 +44,8 @@ public sealed class ServiceHost : IAsyncDisposable
             "--environment=Development",
             $"--ConnectionStrings:Postgres={connectionString}",
             "--Logging:LogLevel:Default=Warning",
+            // Tests drive the services hard from one caller; a test that wants the limit sets its own.
+            "--RateLimits:PermitsPerSecond=100000", "--RateLimits:Burst=100000",
             .. settings.Select(s => "--" + s),
         ];
         var app = build(["--urls=http://127.0.0.1:0", .. args]);

@@ -16,10 +16,11 @@ public sealed class SystemServers : IAsyncLifetime
     public ProjectService.ProjectServiceClient ProjectsClient { get; private set; } = null!;
     public BudgetService.BudgetServiceClient BudgetClient { get; private set; } = null!;
     public KpiService.KpiServiceClient KpiClient { get; private set; } = null!;
+    public string ConnectionString { get; private set; } = "";
 
     public async Task InitializeAsync()
     {
-        var database = await PostgresServer.CreateDatabaseAsync();
+        var database = ConnectionString = await PostgresServer.CreateDatabaseAsync();
         Projects = await ServiceHost.StartAsync(ProjectsApp.Build, database);
         Budget = await ServiceHost.StartAsync(BudgetApp.Build, database, $"Services:Projects={Projects.Address}");
         Kpi = await ServiceHost.StartAsync(KpiApp.Build, database, $"Services:Projects={Projects.Address}",

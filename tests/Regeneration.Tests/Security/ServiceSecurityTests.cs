@@ -123,6 +123,23 @@ public class ServiceSecurityTests(SystemServers servers) : IClassFixture<SystemS
         Assert.Equal("pm.kim", history.Single().Envelope.Actor);
     }
 
+    [Fact]
+    public async Task A_caller_over_its_rate_limit_gets_resource_exhausted_and_others_go_on()
+    {
+        await using var limited = await ServiceHost.StartAsync(ProjectsApp.Build, servers.ConnectionString,
+            "RateLimits:PermitsPerSecond=1", "RateLimits:Burst=2");
+        var flooder = new ProjectService.ProjectServiceClient(limited.As(TestTokens.Manager("pm.flood")));
+        var statuses = new List<StatusCode>();
+        for (var i = 0; i < 6; i++)
+        {
+            try { await flooder.ListProjectsAsync(new ListProjectsRequest()); statuses.Add(StatusCode.OK); }
+            catch (RpcException e) { statuses.Add(e.StatusCode); }
+        }
+        Assert.Contains(StatusCode.ResourceExhausted, statuses);
+        Assert.Contains(StatusCode.OK, statuses);
+        Assert.NotNull(await new ProjectService.ProjectServiceClient(limited.As(TestTokens.Executive)).ListProjectsAsync(new ListProjectsRequest()));
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData(AuthOptions.DevelopmentSigningKey)]
