@@ -56,7 +56,8 @@ elif [ "${REGENERATION_NO_DOCKER:-}" != 1 ] && ensure=$(bash scripts/ensure-post
   connection="Host=127.0.0.1;Port=$pg_port;Username=postgres;Password=$pg_password;Database=regeneration"
   log "PostgreSQL: Docker container regeneration-postgres ($image), volume regeneration-pgdata"
 else
-  log "Docker is not usable here or REGENERATION_NO_DOCKER=1 ($(tail -1 "$state/logs/ensure-postgres.log" 2>/dev/null)); using the local PostgreSQL binaries"
+  if [ "${REGENERATION_NO_DOCKER:-}" = 1 ]; then log "REGENERATION_NO_DOCKER=1: using the local PostgreSQL binaries"
+  else log "Docker is not usable here ($(tail -1 "$state/logs/ensure-postgres.log")); using the local PostgreSQL binaries"; fi
   bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
   if [ -z "$bin" ]; then apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1); fi
   data="$state/pgdata"
@@ -67,7 +68,7 @@ else
     "${as_pg[@]}" "$bin/initdb" -D "$data" -U postgres --pwfile="$state/pgpass" --auth=scram-sha-256 >/dev/null
     rm -f "$state/pgpass"
   fi
-  "${as_pg[@]}" "$bin/pg_ctl" -D "$data" -l "$state/logs/postgres.log" -w \
+  "${as_pg[@]}" "$bin/pg_ctl" -D "$data" -l "$state/postgres.log" -w \
     -o "-p $pg_port -c listen_addresses=127.0.0.1 -k /tmp" start >/dev/null
   stop_postgres=("${as_pg[@]}" "$bin/pg_ctl" -D "$data" -m fast -w stop)
   PGPASSWORD="$pg_password" psql -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres -tAc \
