@@ -24,6 +24,8 @@ public sealed class ServiceHost : IAsyncDisposable
     }
 
     public string Address { get; }
+    /// <summary>The running service's container (for in-process comparisons in the benchmarks).</summary>
+    public IServiceProvider Services => app?.Services ?? throw new InvalidOperationException("The service is stopped");
     /// <summary>Unauthenticated: for health, reflection and the authentication tests.</summary>
     public GrpcChannel Channel { get; }
     /// <summary>Calls as an admin.</summary>
