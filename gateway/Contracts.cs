@@ -34,7 +34,7 @@ public sealed record ProjectBudgetDto(string ProjectId, AmountsDto Totals, IRead
 public sealed record PortfolioBudgetDto(AmountsDto Totals, IReadOnlyList<SourceAmountsDto> BySource, IReadOnlyList<YearAmountsDto> ByYear,
     IReadOnlyList<NamedAmountsDto> ByCategory, IReadOnlyList<NamedAmountsDto> ByDistrict, int BudgetCount);
 
-public sealed record EarnedValueDto(long Bac, long Pv, long Ev, long Ac, double? Spi, double? Cpi, long Eac, string Rag,
+public sealed record EarnedValueDto(long Bac, long Pv, long Ev, long Ac, double? Spi, double? Cpi, long? Eac, string Rag,
     double Progress, double Planned, bool HasBudget);
 public sealed record MeasurementDto(string Id, double Value, DateTimeOffset ObservedAt, string Source);
 public sealed record IndicatorAttainmentDto(string Code, string Name, string Dimension, string Unit, string Polarity, double Baseline,
@@ -114,7 +114,7 @@ static class Map
         [.. b.ByDistrict.Select(d => new NamedAmountsDto(d.Name, Dto(d.Amounts)))], b.BudgetCount);
 
     static EarnedValueDto Dto(K.EarnedValue e) => new(e.BacWon, e.PvWon, e.EvWon, e.AcWon, e.HasSpi ? e.Spi : null, e.HasCpi ? e.Cpi : null,
-        e.EacWon, Short(e.Rag), e.Progress, e.Planned, e.HasBudget);
+        e.HasEacWon ? e.EacWon : null, Short(e.Rag), e.Progress, e.Planned, e.HasBudget);
 
     static IndicatorAttainmentDto Dto(K.IndicatorAttainment i) => new(i.IndicatorCode, i.IndicatorName, i.Dimension, i.Unit, Short(i.Polarity),
         i.Baseline, i.Target, i.TargetDate, i.Latest is { } m ? new MeasurementDto(m.Id, m.Value, Time(m.ObservedAt), m.Source) : null,

@@ -15,7 +15,7 @@ public sealed partial class ProblemMapper(IProblemDetailsService problems, ILogg
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken cancellationToken)
     {
-        var problem = ToProblem(exception);
+        var problem = ToProblem(exception, conditional: http.Request.Headers.IfMatch.Count > 0);
         if (problem.Status >= 500 && exception is not (BrokenCircuitException or RpcException { StatusCode: StatusCode.Unavailable }))
             logger.LogError(exception, "{Method} {Path} failed", http.Request.Method, http.Request.Path);
         if (exception is BrokenCircuitException { RetryAfter: { } retry })
@@ -24,8 +24,11 @@ public sealed partial class ProblemMapper(IProblemDetailsService problems, ILogg
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem, Exception = exception });
     }
 
-    public static ProblemDetails ToProblem(Exception exception) => exception switch
+    public static ProblemDetails ToProblem(Exception exception, bool conditional = false) => exception switch
     {
+        // A conditional request (If-Match) whose version is stale: 412; otherwise a conflict.
+        RpcException { StatusCode: StatusCode.Aborted } e when conditional => Retitle(FromRpc(e), 412, "version-conflict",
+            "The resource changed: its version no longer matches If-Match"),
         RpcException e => FromRpc(e),
         BrokenCircuitException => Problem(503, "service-unavailable", "A service is unavailable",
             "The service this answer needs is failing; its circuit breaker is open. Retry later."),
@@ -43,7 +46,7 @@ public sealed partial class ProblemMapper(IProblemDetailsService problems, ILogg
             StatusCode.NotFound => (404, "not-found", "Not found"),
             StatusCode.AlreadyExists => (409, "already-exists", "Already exists"),
             StatusCode.FailedPrecondition => (409, "rule-violated", "The request breaks a rule"),
-            StatusCode.Aborted => (412, "version-conflict", "The resource changed: its version no longer matches"),
+            StatusCode.Aborted => (409, "concurrent-change", "The resource changed under the request"),
             StatusCode.PermissionDenied => (403, "forbidden", "Not allowed"),
             StatusCode.Unauthenticated => (401, "unauthenticated", "Not authenticated"),
             StatusCode.ResourceExhausted => (429, "too-many-requests", "Too many requests"),
@@ -61,6 +64,14 @@ public sealed partial class ProblemMapper(IProblemDetailsService problems, ILogg
         if (rich.GetDetail<ErrorInfo>() is { } info) problem.Extensions["reason"] = info.Reason;
         if (rich.GetDetail<ResourceInfo>() is { } resource)
             problem.Extensions["resource"] = new { type = resource.ResourceType, name = resource.ResourceName };
+        return problem;
+    }
+
+    static ProblemDetails Retitle(ProblemDetails problem, int status, string kind, string title)
+    {
+        problem.Status = status;
+        problem.Type = $"urn:regeneration:problem:{kind}";
+        problem.Title = title;
         return problem;
     }
 

@@ -31,8 +31,7 @@ public static class Downstream
     /// <summary>Failures that say the service, not the request, is the problem.</summary>
     public static bool IsTransient(Exception e) => e switch
     {
-        RpcException r => r.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Internal
-            or StatusCode.ResourceExhausted,
+        RpcException r => r.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded,
         TimeoutRejectedException => true,
         HttpRequestException => true,
         _ => false,

@@ -167,7 +167,7 @@ async function overview() {
           <td class="hide-narrow">${esc(p.category)}</td><td><span class="chip ${p.earnedValue.rag}">${p.earnedValue.rag.replace("_", " ")}</span></td>
           <td class="num">${index(p.earnedValue.spi)}</td><td class="num">${index(p.earnedValue.cpi)}</td>
           <td>${bar(p.earnedValue.progress, 1, "#2f5fb3", "progress " + pct(p.earnedValue.progress))}${bar(p.earnedValue.planned, 1, "#b0b8c2", "planned " + pct(p.earnedValue.planned))}</td>
-          <td class="num hide-narrow">${bn(p.earnedValue.eac)}</td></tr>`).join("")}
+          <td class="num hide-narrow">${p.earnedValue.eac == null ? "–" : bn(p.earnedValue.eac)}</td></tr>`).join("")}
       </table></div>
       ${rollup.missing.length ? `<p class="error">Missing: ${esc(rollup.missing.map(m => `${m.part} (${m.reason})`).join("; "))}</p>` : ""}
     </section>`;

@@ -18,7 +18,7 @@ public sealed record ProjectInput(
 
 public enum RagStatus { Green = 1, Amber = 2, Red = 3, NotAssessed = 4 }
 
-public sealed record EarnedValueResult(long Bac, long Pv, long Ev, long Ac, double? Spi, double? Cpi, long Eac, RagStatus Rag,
+public sealed record EarnedValueResult(long Bac, long Pv, long Ev, long Ac, double? Spi, double? Cpi, long? Eac, RagStatus Rag,
     double Progress, double Planned, bool HasBudget);
 
 public sealed record Contribution(ProjectInput Project, int DeclaredWeight, double Delivery, bool DeliveryFromBudget,
@@ -78,9 +78,17 @@ public static class Formulas
         var pv = (long)Math.Round(bac * planned);
         double? spi = planned > 0 ? progress / planned : null;
         double? cpi = bac > 0 && ac > 0 ? ev / (double)ac : null;
-        var eac = cpi is > 0 ? (long)Math.Round(bac / cpi.Value) : bac;
+        var eac = Eac(bac, cpi);
         return new EarnedValueResult(bac, pv, ev, ac, spi, cpi, eac, Rag(spi, cpi), progress, planned, bac > 0);
     }
+
+    /// <summary>BAC/CPI; BAC while nothing is spent; unknown when money is spent and nothing earned.</summary>
+    public static long? Eac(long bac, double? cpi) => cpi switch
+    {
+        > 0 => (long)Math.Round(bac / cpi.Value),
+        null => bac,
+        _ => null,
+    };
 
     /// <summary>The worse of SPI and CPI; an index that cannot be computed is left out.</summary>
     public static RagStatus Rag(double? spi, double? cpi)

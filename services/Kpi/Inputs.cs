@@ -53,13 +53,15 @@ public sealed class InputSync(IDocumentStore store, ProjectService.ProjectServic
         try
         {
             await Sync(ProjectsFeed,
-                after => projects.SubscribePortfolioEvents(new SubscribePortfolioEventsRequest { AfterSequence = after }, cancellationToken: cancellation),
+                after => projects.SubscribePortfolioEvents(new SubscribePortfolioEventsRequest { AfterSequence = after },
+                    deadline: DateTime.UtcNow.AddSeconds(30), cancellationToken: cancellation),
                 r => (r.Event.Envelope.Sequence, r.Event.Envelope.StreamId),
                 async id => (await projects.GetProjectAsync(new GetProjectRequest { ProjectId = id },
                     deadline: Upstream.NewDeadline(), cancellationToken: cancellation)).Project,
                 cancellation);
             await Sync(BudgetFeed,
-                after => budgets.SubscribeBudgetEvents(new SubscribeBudgetEventsRequest { AfterSequence = after }, cancellationToken: cancellation),
+                after => budgets.SubscribeBudgetEvents(new SubscribeBudgetEventsRequest { AfterSequence = after },
+                    deadline: DateTime.UtcNow.AddSeconds(30), cancellationToken: cancellation),
                 r => (r.Event.Envelope.Sequence, r.Event.Envelope.StreamId),
                 async id => (await budgets.GetProjectBudgetAsync(new GetProjectBudgetRequest { ProjectId = id },
                     deadline: Upstream.NewDeadline(), cancellationToken: cancellation)).Budget,

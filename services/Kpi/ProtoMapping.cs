@@ -22,11 +22,12 @@ static class ProtoMapping
     {
         var result = new V1.EarnedValue
         {
-            BacWon = e.Bac, PvWon = e.Pv, EvWon = e.Ev, AcWon = e.Ac, EacWon = e.Eac, Rag = (V1.Rag)e.Rag,
+            BacWon = e.Bac, PvWon = e.Pv, EvWon = e.Ev, AcWon = e.Ac, Rag = (V1.Rag)e.Rag,
             Progress = e.Progress, Planned = e.Planned, HasBudget = e.HasBudget,
         };
         if (e.Spi is { } spi) result.Spi = spi;
         if (e.Cpi is { } cpi) result.Cpi = cpi;
+        if (e.Eac is { } eac) result.EacWon = eac;
         return result;
     }
 
@@ -64,7 +65,7 @@ static class ProtoMapping
         return new V1.GroupKpis
         {
             Name = name, ProjectCount = projects.Count,
-            EarnedValue = new EarnedValueResult(bac, pv, ev, ac, spi, cpi, cpi is > 0 ? (long)Math.Round(bac / cpi.Value) : bac,
+            EarnedValue = new EarnedValueResult(bac, pv, ev, ac, spi, cpi, Formulas.Eac(bac, cpi),
                 Formulas.Rag(spi, cpi), bac > 0 ? ev / (double)bac : 0, bac > 0 ? pv / (double)bac : 0, bac > 0).ToProto(),
             MeanAttainment = measured.Count == 0 ? 0 : measured.Average(Formulas.Attainment),
             MeasuredIndicators = measured.Count,

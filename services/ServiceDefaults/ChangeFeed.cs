@@ -3,9 +3,11 @@
 //
 // PostgreSQL hands out sequence numbers before commit, so a reader can see 12 committed while 11 is
 // still in flight, or 11 may never come (its transaction rolled back). Delivering 12 and moving on
-// would lose 11 for good. So the feed stops at a gap until it is settled: no transaction that was
-// open when the gap was first seen is still open (then 11 either committed, and is read, or never
-// will) — plus a short grace for the moment between taking a sequence number and writing the row.
+// would lose 11 for good. So the feed stops at a gap until it is settled: no client transaction that
+// was open and writing when the gap was first seen is still open (then 11 either committed, and is
+// read, or never will) — plus a short grace for the moment between taking a sequence number and
+// writing the row. pg_stat_activity shows other sessions' transactions to the same role (or to one
+// with pg_read_all_stats): the services must use such a role.
 using System.Runtime.CompilerServices;
 using JasperFx.Events;
 using Marten;
@@ -67,8 +69,8 @@ public sealed class ChangeFeed(IDocumentStore store, TimeProvider time)
         if (time.GetUtcNow() - firstSeen.Local < Grace) return false;
         await using var session = store.QuerySession();
         var open = await session.QueryAsync<int>(
-            "select count(*)::int from pg_stat_activity where datname = current_database() " +
-            "and pid <> pg_backend_pid() and xact_start is not null and xact_start < ?", cancellation, firstSeen.Database);
+            "select count(*)::int from pg_stat_activity where datname = current_database() and backend_type = 'client backend' " +
+            "and pid <> pg_backend_pid() and backend_xid is not null and xact_start < ?", cancellation, firstSeen.Database);
         return open[0] == 0;
     }
 }

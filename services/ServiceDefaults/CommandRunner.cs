@@ -21,7 +21,7 @@ public sealed record Decision(IReadOnlyList<object> Events, string EntityId = ""
     public static implicit operator Decision(object[] events) => new((IReadOnlyList<object>)events, "");
 }
 
-/// <summary>The stored result of a command, keyed by its request_id: makes every command idempotent.</summary>
+/// <summary>The stored result of a command, keyed by "{caller}/{request_id}": makes every command idempotent.</summary>
 public sealed class CommandReceipt
 {
     public string Id { get; set; } = "";
@@ -73,39 +73,44 @@ public sealed class CommandRunner(IDocumentStore store, TimeProvider time)
         Func<IDocumentSession, Task<(Decision, long)>> write)
     {
         var hash = Hash(command.Request);
+        // Request ids are the caller's own: two callers' ids never meet.
+        var receiptId = $"{command.Context.Actor}/{command.RequestId}";
         var attempts = command.ExpectedVersion is null ? AttemptsWithoutExpectedVersion : 1;
         for (var attempt = 1; ; attempt++)
         {
-            await using var session = store.LightweightSession();
-            var earlier = await session.LoadAsync<CommandReceipt>(command.RequestId);
-            if (earlier is not null) return Replay(earlier, hash);
-
-            session.CorrelationId = command.Context.CorrelationId;
-            session.CausationId = command.RequestId;
-            session.LastModifiedBy = command.Context.Actor;
-            var (decision, version) = await write(session);
-            var receipt = new CommandReceipt
-            {
-                Id = command.RequestId, RequestHash = hash, StreamId = streamId.ToString(), Version = version,
-                EntityId = decision.EntityId, RecordedAt = time.GetUtcNow(),
-            };
-            session.Insert(receipt);
+            CommandReceipt receipt;
             try
             {
+                await using var session = store.LightweightSession();
+                var earlier = await session.LoadAsync<CommandReceipt>(receiptId);
+                if (earlier is not null) return Replay(earlier, hash);
+
+                session.CorrelationId = command.Context.CorrelationId;
+                session.CausationId = command.RequestId;
+                session.LastModifiedBy = command.Context.Actor;
+                var (decision, version) = await write(session);
+                receipt = new CommandReceipt
+                {
+                    Id = receiptId, RequestHash = hash, StreamId = streamId.ToString(), Version = version,
+                    EntityId = decision.EntityId, RecordedAt = time.GetUtcNow(),
+                };
+                session.Insert(receipt);
                 await session.SaveChangesAsync();
-                return Result(receipt, replayed: false);
             }
-            catch (Exception e) when (IsConflict(e))
+            catch (Exception e) when (e is DomainException || IsConflict(e))
             {
-                // A concurrent duplicate of this request won: its receipt is the answer.
+                // A copy of this request that ran first (a retry racing its original) has its receipt
+                // now: that copy's result is the answer, whatever this copy ran into deciding again.
                 await using var query = store.QuerySession();
-                if (await query.LoadAsync<CommandReceipt>(command.RequestId) is { } winner) return Replay(winner, hash);
+                if (await query.LoadAsync<CommandReceipt>(receiptId) is { } winner) return Replay(winner, hash);
                 if (!IsStreamConflict(e)) throw;
                 if (attempt >= attempts)
                     throw new ConcurrencyConflictException(command.ExpectedVersion is null
                         ? "The stream kept changing under this request; retry it"
                         : $"expected_version {command.ExpectedVersion} is stale: the stream was changed by another request");
+                continue;
             }
+            return Result(receipt, replayed: false);
         }
     }
 
@@ -118,8 +123,8 @@ public sealed class CommandRunner(IDocumentStore store, TimeProvider time)
 
     static CommandResult Replay(CommandReceipt receipt, string hash) => receipt.RequestHash == hash
         ? Result(receipt, replayed: true)
-        : throw new AlreadyExistsException("request", receipt.Id,
-            $"request_id '{receipt.Id}' was already used for a different request");
+        : throw new AlreadyExistsException("request", receipt.Id[(receipt.Id.IndexOf('/') + 1)..],
+            $"request_id '{receipt.Id[(receipt.Id.IndexOf('/') + 1)..]}' was already used for a different request");
 
     static CommandResult Result(CommandReceipt receipt, bool replayed) => new()
     {

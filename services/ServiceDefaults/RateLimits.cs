@@ -31,6 +31,8 @@ public static class RateLimits
             o.OnRejected = onRejected;
             o.AddPolicy(PerCaller, http =>
             {
+                // The services' own calls to each other (KPI reading the feeds, as-of queries) are not throttled.
+                if (http.User.IsInRole(Roles.Service)) return RateLimitPartition.GetNoLimiter("services");
                 var limits = http.RequestServices.GetRequiredService<IOptions<RateLimitOptions>>().Value;
                 var caller = http.User.Identity?.Name ?? http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
                 return RateLimitPartition.GetTokenBucketLimiter(caller, _ => new TokenBucketRateLimiterOptions

@@ -1,7 +1,7 @@
 // Who may call, and what they may do. Every call carries a JWT bearer token (HS256, shared key,
 // configured as Auth:Issuer, Auth:Audience, Auth:SigningKey). Without Auth:SigningKey, Development uses
-// a published development key; Production refuses to start without a key of its own, and refuses the
-// development key. Roles: project-manager (writes only the projects he owns), executive (reads),
+// a published development key; every other environment (Production, Staging...) refuses to start
+// without a key of its own, and refuses the development key. Roles: project-manager (writes only the projects he owns), executive (reads),
 // integration (scoped: "projects:read", "budget:write"...), admin, and service (the services' own
 // identity for calls between them).
 using System.Security.Claims;
@@ -33,15 +33,16 @@ public sealed class AuthOptions
     public string SigningKey { get; set; } = "";
 
     /// <summary>The key in force, or why there is none.</summary>
-    public SymmetricSecurityKey Key(IHostEnvironment environment) => Key(environment.IsProduction());
+    public SymmetricSecurityKey Key(IHostEnvironment environment) => Key(development: environment.IsDevelopment());
 
-    public SymmetricSecurityKey Key(bool production)
+    /// <summary>Only Development falls back to, or accepts, the published development key.</summary>
+    public SymmetricSecurityKey Key(bool development)
     {
         var key = SigningKey;
-        if (production)
+        if (!development)
         {
-            if (key.Length == 0) throw new InvalidOperationException("Auth:SigningKey must be set in Production");
-            if (key == DevelopmentSigningKey) throw new InvalidOperationException("The development signing key is refused in Production");
+            if (key.Length == 0) throw new InvalidOperationException("Auth:SigningKey must be set outside Development (e.g. in Production)");
+            if (key == DevelopmentSigningKey) throw new InvalidOperationException("The development signing key is refused outside Development (e.g. in Production)");
         }
         if (key.Length == 0) key = DevelopmentSigningKey;
         if (Encoding.UTF8.GetByteCount(key) < 32) throw new InvalidOperationException("Auth:SigningKey must be at least 32 bytes");

@@ -14,7 +14,7 @@ var projectsUrl = args.Length > 0 ? args[0] : "http://127.0.0.1:5101";
 var budgetUrl = args.Length > 1 ? args[1] : "http://127.0.0.1:5102";
 var kpiUrl = args.Length > 2 ? args[2] : "http://127.0.0.1:5103";
 var auth = new AuthOptions { SigningKey = Environment.GetEnvironmentVariable("REGENERATION_SIGNING_KEY") ?? "" };
-var token = new TokenIssuer(auth, auth.Key(production: false), TimeProvider.System).Issue("demo-loader", [Roles.Admin]);
+var token = new TokenIssuer(auth, auth.Key(development: true), TimeProvider.System).Issue("demo-loader", [Roles.Admin]);
 GrpcChannel Channel(string url) => GrpcChannel.ForAddress(url, new GrpcChannelOptions
 {
     Credentials = ChannelCredentials.Create(ChannelCredentials.Insecure, CallCredentials.FromInterceptor((_, metadata) =>

@@ -7,7 +7,7 @@ namespace Regeneration.Tests.Infrastructure;
 public static class TestTokens
 {
     static readonly AuthOptions Options = new();
-    static readonly TokenIssuer Issuer = new(Options, Options.Key(production: false), TimeProvider.System);
+    static readonly TokenIssuer Issuer = new(Options, Options.Key(development: true), TimeProvider.System);
 
     public static string For(string subject, string[] roles, string[]? scopes = null, TimeSpan? lifetime = null, string? audience = null) =>
         Issuer.Issue(subject, roles, scopes, lifetime, audience);
@@ -22,13 +22,13 @@ public static class TestTokens
     public static string Forged(string subject, string[] roles)
     {
         var other = new AuthOptions { SigningKey = "not-the-regeneration-key-but-long-enough-0123456789" };
-        return new TokenIssuer(other, other.Key(production: false), TimeProvider.System).Issue(subject, roles);
+        return new TokenIssuer(other, other.Key(development: true), TimeProvider.System).Issue(subject, roles);
     }
 
     /// <summary>Issued two hours ago with a one-hour lifetime.</summary>
     public static string Expired(string subject, string[] roles)
     {
         var past = new FakeTimeProvider(DateTimeOffset.UtcNow.AddHours(-2));
-        return new TokenIssuer(Options, Options.Key(production: false), past).Issue(subject, roles);
+        return new TokenIssuer(Options, Options.Key(development: true), past).Issue(subject, roles);
     }
 }

@@ -77,6 +77,15 @@ public class FormulaTests
         Assert.Equal(1_000, e.Eac);
     }
 
+    [Fact]
+    public void Money_spent_with_nothing_earned_leaves_the_estimate_at_completion_unknown()
+    {
+        var e = Formulas.EarnedValue(P("STUCK", [M(100, "2025-12-31")], new BudgetInput(1_000, 400, 2)), new DateOnly(2025, 6, 30));
+        Assert.Equal((0L, 400L, 0.0), (e.Ev, e.Ac, e.Cpi));
+        Assert.Null(e.Eac);
+        Assert.Equal(RagStatus.Red, e.Rag);
+    }
+
     [Theory]
     [InlineData(1.0, 0.95, RagStatus.Green)]
     [InlineData(0.96, 0.94, RagStatus.Amber)]
