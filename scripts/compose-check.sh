@@ -7,6 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 log() { printf '[compose-check] %s\n' "$*"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+apt_install() { as_root apt-get update -qq && DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >/dev/null; }
 project=regeneration-check
 export GATEWAY_PORT=${GATEWAY_PORT:-18080} PROJECTS_PORT=${PROJECTS_PORT:-15101} BUDGET_PORT=${BUDGET_PORT:-15102} KPI_PORT=${KPI_PORT:-15103}
 
@@ -14,7 +16,7 @@ ensure=$(bash scripts/ensure-postgres.sh)
 export DOCKER_API_VERSION="${DOCKER_API_VERSION:-1.41}"
 export POSTGRES_IMAGE=$(sed -n 's/^image=//p' <<<"$ensure")
 if docker compose version >/dev/null 2>&1; then compose=(docker compose); else
-  command -v docker-compose >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null; }
+  command -v docker-compose >/dev/null 2>&1 || apt_install docker-compose
   compose=(docker-compose)
 fi
 
@@ -22,11 +24,11 @@ if ! timeout 20 docker pull -q mcr.microsoft.com/dotnet/aspnet:10.0 >/dev/null 2
   base="regeneration/runtime-deps:bookworm"
   if ! docker image inspect "$base" >/dev/null 2>&1; then
     log "no image registry: building $base from Debian packages"
-    command -v debootstrap >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+    command -v debootstrap >/dev/null 2>&1 || apt_install debootstrap
     rootfs=$(mktemp -d /tmp/regeneration-runtime.XXXXXX)
-    debootstrap --variant=minbase --include=ca-certificates,libssl3,zlib1g,libstdc++6,tzdata bookworm "$rootfs" http://deb.debian.org/debian >/dev/null
-    tar -C "$rootfs" -c . | docker import -c 'ENV DOTNET_RUNNING_IN_CONTAINER=true' - "$base" >/dev/null
-    rm -rf "$rootfs"
+    as_root debootstrap --variant=minbase --include=ca-certificates,libssl3,zlib1g,libstdc++6,tzdata bookworm "$rootfs" http://deb.debian.org/debian >/dev/null
+    as_root tar -C "$rootfs" -c . | docker import -c 'ENV DOTNET_RUNNING_IN_CONTAINER=true' - "$base" >/dev/null
+    as_root rm -rf "$rootfs"
   fi
   log "publishing self-contained binaries"
   for entry in Projects:services/Projects Budget:services/Budget Kpi:services/Kpi Gateway:gateway DemoData:tools/DemoData; do

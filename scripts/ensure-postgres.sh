@@ -36,7 +36,7 @@ if ! docker info >/dev/null 2>&1; then
   fi
   if ! docker info >/dev/null 2>&1; then
     log "starting dockerd"
-    nohup dockerd >/var/log/regeneration-dockerd.log 2>&1 &
+    as_root sh -c 'nohup dockerd >/var/log/regeneration-dockerd.log 2>&1 &'
     for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
   fi
 fi

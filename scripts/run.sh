@@ -17,6 +17,8 @@ pg_password="regeneration-dev"
 pids=()
 stop_postgres=()
 log() { printf '[run] %s\n' "$*"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+apt_install() { as_root apt-get update -qq && DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >/dev/null; }
 
 cleanup() {
   trap - INT TERM EXIT
@@ -30,7 +32,8 @@ trap 'cleanup; exit 0' INT TERM
 trap cleanup EXIT
 
 command -v dotnet >/dev/null || { echo "The .NET 10 SDK is required (https://dot.net)"; exit 1; }
-command -v curl >/dev/null || { apt-get update -qq && apt-get install -y -qq curl; }
+command -v curl >/dev/null || apt_install curl
+command -v python3 >/dev/null || apt_install python3
 
 for port in 5101 5102 5103 8080; do
   if (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
@@ -52,14 +55,19 @@ elif [ "${REGENERATION_NO_DOCKER:-}" != 1 ] && ensure=$(bash scripts/ensure-post
       -e POSTGRES_PASSWORD="$pg_password" -e POSTGRES_DB=regeneration -p "127.0.0.1:$pg_port:5432" "$image" >/dev/null
   fi
   stop_postgres=(docker stop regeneration-postgres)
-  until docker exec regeneration-postgres pg_isready -q -h 127.0.0.1 -U postgres 2>/dev/null; do sleep 0.5; done
+  for i in $(seq 1 120); do
+    docker exec regeneration-postgres pg_isready -q -h 127.0.0.1 -U postgres 2>/dev/null && break
+    [ "$(docker inspect -f '{{.State.Running}}' regeneration-postgres)" = true ] && [ "$i" -lt 120 ] \
+      || { docker logs --tail 20 regeneration-postgres; log "PostgreSQL did not start (a volume from another PostgreSQL version? docker volume rm regeneration-pgdata)"; exit 1; }
+    sleep 0.5
+  done
   connection="Host=127.0.0.1;Port=$pg_port;Username=postgres;Password=$pg_password;Database=regeneration"
   log "PostgreSQL: Docker container regeneration-postgres ($image), volume regeneration-pgdata"
 else
   if [ "${REGENERATION_NO_DOCKER:-}" = 1 ]; then log "REGENERATION_NO_DOCKER=1: using the local PostgreSQL binaries"
   else log "Docker is not usable here ($(tail -1 "$state/logs/ensure-postgres.log")); using the local PostgreSQL binaries"; fi
   bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
-  if [ -z "$bin" ]; then apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1); fi
+  if [ -z "$bin" ] || [ ! -x "$bin/initdb" ]; then apt_install postgresql; bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1); fi
   data="$state/pgdata"
   as_pg=(); if [ "$(id -u)" = 0 ]; then as_pg=(runuser -u postgres --); chown postgres "$state"; fi
   if [ ! -s "$data/PG_VERSION" ]; then

@@ -16,6 +16,7 @@ log() { printf '\n== %s\n' "$*"; }
 
 command -v dotnet >/dev/null || { echo "The .NET 10 SDK is required (https://dot.net)"; exit 1; }
 command -v npm >/dev/null || { echo "Node.js and npm are required"; exit 1; }
+command -v python3 >/dev/null || { echo "python3 is required (it reads the test results)"; exit 1; }
 
 log "npm tools (buf, @grpc/grpc-js)"
 npm ci --no-audit --no-fund --loglevel=error
@@ -26,7 +27,8 @@ echo "buf lint: clean"
 
 log "Chromium (browser tests)"
 if [ -z "${REGENERATION_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  sudo_=""; [ "$(id -u)" = 0 ] || sudo_=sudo
+  $sudo_ apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq chromium >/dev/null
 fi
 echo "chromium: $(command -v chromium || echo "$REGENERATION_CHROMIUM")"
 
@@ -57,7 +59,7 @@ test_exit=$?
 set -e
 if [ "$mode" = container ]; then
   # Ryuk (the reaper) cannot be pulled here, so remove what Testcontainers left behind.
-  docker ps -aq --filter label=org.testcontainers=true | xargs -r docker rm -f >/dev/null 2>&1 || true
+  docker ps -aq --filter label=org.testcontainers=true --filter "ancestor=$image" | xargs -r docker rm -f >/dev/null 2>&1 || true
 fi
 
 compose_exit=0
