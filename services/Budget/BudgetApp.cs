@@ -20,6 +20,7 @@ public static class BudgetApp
         });
         builder.Services.AddServiceClient<ProjectService.ProjectServiceClient>("Projects");
         builder.Services.AddTransient<ProjectDirectory>();
+        builder.Services.AddSingleton<PortfolioCache>();
         var app = builder.Build();
         app.MapService<BudgetGrpcService>();
         return app;

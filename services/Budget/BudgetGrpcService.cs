@@ -9,7 +9,8 @@ using static Regeneration.ServiceDefaults.ValidationRules;
 
 namespace Regeneration.Budget;
 
-public sealed class BudgetGrpcService(CommandRunner commands, IDocumentStore store, ChangeFeed feed, ProjectDirectory projects)
+public sealed class BudgetGrpcService(CommandRunner commands, IDocumentStore store, ChangeFeed feed, ProjectDirectory projects,
+    PortfolioCache cache, TimeProvider time)
     : BudgetService.BudgetServiceBase
 {
     const string Resource = "budget", Area = "budget";
@@ -68,11 +69,18 @@ public sealed class BudgetGrpcService(CommandRunner commands, IDocumentStore sto
     public override async Task<GetPortfolioBudgetResponse> GetPortfolioBudget(GetPortfolioBudgetRequest r, ServerCallContext call)
     {
         Caller.From(call).EnsureCanRead(Area);
-        var listings = projects.All(call.CancellationToken);
-        IReadOnlyList<ProjectBudget> budgets;
-        await using (var session = store.QuerySession())
-            budgets = await session.Query<ProjectBudget>().ToListAsync(call.CancellationToken);
-        return ProtoMapping.ToPortfolio(budgets, await listings);
+        // The totals move with the budget store; the projects' categories and districts are taken again at least
+        // every PortfolioCache.ListingLifetime.
+        var version = await StoreVersion.Current(store, call.CancellationToken);
+        var listingEpoch = time.GetUtcNow().Ticks / PortfolioCache.ListingLifetime.Ticks;
+        return await cache.Answers.Get($"{version}/{listingEpoch}", async () =>
+        {
+            var listings = projects.All(call.CancellationToken);
+            IReadOnlyList<ProjectBudget> budgets;
+            await using (var session = store.QuerySession())
+                budgets = await session.Query<ProjectBudget>().ToListAsync(call.CancellationToken);
+            return ProtoMapping.ToPortfolio(budgets, await listings);
+        });
     }
 
     public override async Task<GetBudgetHistoryResponse> GetBudgetHistory(GetBudgetHistoryRequest r, ServerCallContext call)

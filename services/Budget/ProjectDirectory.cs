@@ -1,11 +1,19 @@
 // What the Budget service asks the Projects service, over gRPC: does the project exist, is it open,
 // and (for portfolio totals) its category and district.
+using Regeneration.Budget.V1;
 using Regeneration.Projects.V1;
 using Regeneration.ServiceDefaults;
 
 namespace Regeneration.Budget;
 
 public sealed record ProjectListing(Guid Id, string Category, string District);
+
+/// <summary>The last portfolio answer, kept while the budget store has not moved.</summary>
+public sealed class PortfolioCache
+{
+    public static readonly TimeSpan ListingLifetime = TimeSpan.FromSeconds(10);
+    public Memo<GetPortfolioBudgetResponse> Answers { get; } = new();
+}
 
 public sealed class ProjectDirectory(ProjectService.ProjectServiceClient projects)
 {

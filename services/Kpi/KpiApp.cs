@@ -32,6 +32,7 @@ public static class KpiApp
         services.AddServiceClient<ProjectService.ProjectServiceClient>("Projects");
         services.AddServiceClient<BudgetService.BudgetServiceClient>("Budget");
         services.AddSingleton<InputSync>();
+        services.AddSingleton<CurrentAnswers>();
         services.AddTransient<Portfolio>();
         services.AddHostedService<CatalogueSeed>();
         services.AddHostedService<InputSyncService>();
@@ -56,4 +57,12 @@ sealed class CatalogueSeed(CommandRunner commands) : IHostedService
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+/// <summary>The current inputs and the answers computed from them, kept until an input moves.</summary>
+public sealed class CurrentAnswers
+{
+    public Memo<IReadOnlyList<ProjectInput>> Inputs { get; } = new();
+    public Memo<Regeneration.Kpi.V1.GetKpiRollupResponse> Rollups { get; } = new();
+    public Memo<Regeneration.Kpi.V1.GetMaturityResponse> Maturities { get; } = new();
 }

@@ -13,7 +13,7 @@ namespace Regeneration.Kpi;
 
 public sealed class KpiGrpcService(
     CommandRunner commands, IDocumentStore store, ChangeFeed feed, InputSync sync, Portfolio portfolio,
-    ProjectService.ProjectServiceClient projects, IOptions<MaturityOptions> maturity, TimeProvider time)
+    ProjectService.ProjectServiceClient projects, IOptions<MaturityOptions> maturity, TimeProvider time, CurrentAnswers cache)
     : KpiService.KpiServiceBase
 {
     const string Area = "kpi";
@@ -85,17 +85,20 @@ public sealed class KpiGrpcService(
     public override async Task<GetKpiRollupResponse> GetKpiRollup(GetKpiRollupRequest r, ServerCallContext call)
     {
         Caller.From(call).EnsureCanRead(Area);
-        var (basis, at, inputs) = await Inputs(r.At, r.Refresh, call.CancellationToken);
+        var (basis, at, inputs, key) = await Inputs(r.At, r.Refresh, call.CancellationToken);
         var date = DateOnly.FromDateTime(at.UtcDateTime);
-        return new GetKpiRollupResponse
+        GetKpiRollupResponse Compute() => new()
         {
-            Basis = basis, At = Timestamp.FromDateTimeOffset(at),
+            Basis = basis,
             Projects = { inputs.Select(p => p.ToKpis(date)) },
             ByCategory = { inputs.GroupBy(p => p.Category).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => ProtoMapping.Group(g.Key, [.. g], date)) },
             ByDistrict = { inputs.GroupBy(p => p.District).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => ProtoMapping.Group(g.Key, [.. g], date)) },
             Portfolio = ProtoMapping.Group("portfolio", inputs, date),
-            Freshness = await sync.Freshness(call.CancellationToken),
         };
+        var response = key is null ? Compute() : (await cache.Rollups.Get($"{key}/{date}", () => Task.FromResult(Compute()))).Clone();
+        response.At = Timestamp.FromDateTimeOffset(at);
+        response.Freshness = await sync.Freshness(call.CancellationToken);
+        return response;
     }
 
     public override async Task<GetMaturityResponse> GetMaturity(GetMaturityRequest r, ServerCallContext call)
@@ -131,31 +134,45 @@ public sealed class KpiGrpcService(
 
     async Task<GetMaturityResponse> Maturity(Timestamp? at, bool refresh, CancellationToken cancellation)
     {
-        var (basis, instant, inputs) = await Inputs(at, refresh, cancellation);
-        var result = Formulas.Maturity(inputs, maturity.Value.DimensionsOrDefault, maturity.Value.ThresholdsOrDefault);
-        return new GetMaturityResponse
+        var (basis, instant, inputs, key) = await Inputs(at, refresh, cancellation);
+        GetMaturityResponse Compute()
         {
-            Basis = basis, At = Timestamp.FromDateTimeOffset(instant), OverallLevel = result.OverallLevel,
-            OverallRule = MaturityOptions.OverallRule, Explanation = ProtoMapping.ExplainOverall(result),
-            Dimensions = { result.Dimensions.Select(d => d.ToProto()) },
-            Freshness = await sync.Freshness(cancellation),
-        };
+            var result = Formulas.Maturity(inputs, maturity.Value.DimensionsOrDefault, maturity.Value.ThresholdsOrDefault);
+            return new GetMaturityResponse
+            {
+                Basis = basis, OverallLevel = result.OverallLevel,
+                OverallRule = MaturityOptions.OverallRule, Explanation = ProtoMapping.ExplainOverall(result),
+                Dimensions = { result.Dimensions.Select(d => d.ToProto()) },
+            };
+        }
+        var response = key is null ? Compute() : (await cache.Maturities.Get(key, () => Task.FromResult(Compute()))).Clone();
+        response.At = Timestamp.FromDateTimeOffset(instant);
+        response.Freshness = await sync.Freshness(cancellation);
+        return response;
     }
 
-    /// <summary>Unset: the current inputs. Past: as of then. Future: the forecast if nothing changes.</summary>
-    async Task<(Basis, DateTimeOffset, IReadOnlyList<ProjectInput>)> Inputs(Timestamp? at, bool refresh, CancellationToken cancellation)
+    /// <summary>Unset: the current inputs. Past: as of then. Future: the forecast if nothing changes.
+    /// The current inputs, and the answers computed from them, are kept until an input moves (the key).</summary>
+    async Task<(Basis, DateTimeOffset, IReadOnlyList<ProjectInput>, string? Key)> Inputs(Timestamp? at, bool refresh, CancellationToken cancellation)
     {
         var now = time.GetUtcNow();
-        if (at is null)
-        {
-            if (refresh) await sync.SyncAsync(cancellation);
-            return (Basis.Current, now, await portfolio.Current(cancellation));
-        }
-        var instant = at.ToDateTimeOffset();
-        if (instant <= now) return (Basis.AsOf, instant, await portfolio.AsOf(instant, cancellation));
+        if (at is not null && at.ToDateTimeOffset() <= now)
+            return (Basis.AsOf, at.ToDateTimeOffset(), await portfolio.AsOf(at.ToDateTimeOffset(), cancellation), null);
         if (refresh) await sync.SyncAsync(cancellation);
-        var date = DateOnly.FromDateTime(instant.UtcDateTime);
-        return (Basis.Forecast, instant, [.. (await portfolio.Current(cancellation)).Select(p => Formulas.Forecast(p, date))]);
+        var key = await InputsKey(cancellation);
+        var current = await cache.Inputs.Get(key, () => portfolio.Current(cancellation));
+        if (at is null) return (Basis.Current, now, current, $"{key}/current/{DateOnly.FromDateTime(now.UtcDateTime)}");
+        var date = DateOnly.FromDateTime(at.ToDateTimeOffset().UtcDateTime);
+        return (Basis.Forecast, at.ToDateTimeOffset(), [.. current.Select(p => Formulas.Forecast(p, date))], $"{key}/forecast/{date}");
+    }
+
+    /// <summary>This service's store position and the two feeds' positions: the inputs change only when one moves.</summary>
+    async Task<string> InputsKey(CancellationToken cancellation)
+    {
+        var own = await StoreVersion.Current(store, cancellation);
+        await using var session = store.QuerySession();
+        var feeds = await session.LoadManyAsync<FeedCheckpoint>(cancellation, InputSync.ProjectsFeed, InputSync.BudgetFeed);
+        return $"{own}/{string.Join(",", feeds.OrderBy(f => f.Id).Select(f => f.Sequence))}";
     }
 
     DateOnly Today() => DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
