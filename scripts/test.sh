@@ -62,6 +62,11 @@ if [ "$mode" = container ]; then
   docker ps -aq --filter label=org.testcontainers=true --filter "ancestor=$image" | xargs -r docker rm -f >/dev/null 2>&1 || true
 fi
 
+log "benchmark smoke run (figures: BENCHMARKS.md)"
+bench_exit=0
+dotnet run -c Release --no-build --project bench/Regeneration.Benchmarks -- --smoke 2>&1 | grep -E '^\||^Regeneration benchmarks|^loaded' || bench_exit=1
+[ "$bench_exit" -eq 0 ] || echo "The benchmark smoke run failed: the run fails."
+
 compose_exit=0
 if [ "$mode" = container ] && [ "${REGENERATION_SKIP_COMPOSE:-}" != 1 ]; then
   log "docker-compose stack"
@@ -91,4 +96,4 @@ fi
 [ "$compose_exit" -eq 0 ] || echo "The docker-compose check failed (see above): the run fails."
 echo
 echo "$summary"
-[ "$test_exit" -eq 0 ] && [ "$compose_exit" -eq 0 ]
+[ "$test_exit" -eq 0 ] && [ "$compose_exit" -eq 0 ] && [ "$bench_exit" -eq 0 ]
