@@ -22,7 +22,7 @@ public static class BudgetApp
         builder.Services.AddTransient<ProjectDirectory>();
         builder.Services.AddSingleton<PortfolioCache>();
         var app = builder.Build();
-        app.MapService<BudgetGrpcService>();
+        app.MapService<BudgetGrpcService>(Regeneration.Budget.V1.BudgetService.Descriptor);
         return app;
     }
 }

@@ -37,7 +37,7 @@ public static class KpiApp
         services.AddHostedService<CatalogueSeed>();
         services.AddHostedService<InputSyncService>();
         var app = builder.Build();
-        app.MapService<KpiGrpcService>();
+        app.MapService<KpiGrpcService>(Regeneration.Kpi.V1.KpiService.Descriptor);
         return app;
     }
 }

@@ -26,7 +26,7 @@ public static class ProjectsApp
         });
         builder.Services.AddGrpc();
         var app = builder.Build();
-        app.MapService<ProjectsGrpcService>();
+        app.MapService<ProjectsGrpcService>(Regeneration.Projects.V1.ProjectService.Descriptor);
         return app;
     }
 }

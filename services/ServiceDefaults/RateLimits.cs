@@ -48,11 +48,7 @@ public static class RateLimits
     /// <summary>A trailers-only gRPC answer: RESOURCE_EXHAUSTED.</summary>
     public static ValueTask RejectGrpc(OnRejectedContext context, CancellationToken _)
     {
-        var response = context.HttpContext.Response;
-        response.StatusCode = StatusCodes.Status200OK;
-        response.ContentType = "application/grpc";
-        response.Headers["grpc-status"] = "8";
-        response.Headers["grpc-message"] = "Rate limit reached for this caller; slow down";
+        MessageGuard.Answer(context.HttpContext, 8, "Rate limit reached for this caller; slow down");
         return ValueTask.CompletedTask;
     }
 }

@@ -80,8 +80,10 @@ public static class ServiceHosting
     }
 
     /// <summary>Maps the service (authenticated callers only) plus health (gRPC and HTTP /healthz) and reflection.</summary>
-    public static WebApplication MapService<TService>(this WebApplication app) where TService : class
+    public static WebApplication MapService<TService>(this WebApplication app, Google.Protobuf.Reflection.ServiceDescriptor contract)
+        where TService : class
     {
+        app.UseMessageGuard(contract, app.Services.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>().CreateLogger("Regeneration.ServiceDefaults.MessageGuard"));
         // Fails the start-up, not the first call, when the signing key is missing or refused.
         app.Services.GetRequiredService<TokenIssuer>();
         app.UseAuthentication();
