@@ -24,7 +24,11 @@ public sealed class ChangeFeed(IDocumentStore store, TimeProvider time)
         [EnumeratorCancellation] CancellationToken cancellation)
     {
         var last = afterSequence;
-        (DateTimeOffset Local, DateTimeOffset Database)? gapSeen = null;
+        (DateTimeOffset Local, DateTimeOffset Database, long BatchMax)? gapSeen = null;
+        // Gaps at or below this sequence are known to be final. Every number below the highest one of the
+        // batch read before a gap was first seen was taken before that moment, so one settled check covers
+        // every gap up to there: a burst of rolled-back commands costs one wait, not one per gap.
+        var settledThrough = 0L;
         while (!cancellation.IsCancellationRequested)
         {
             IReadOnlyList<IEvent> batch;
@@ -40,10 +44,11 @@ public sealed class ChangeFeed(IDocumentStore store, TimeProvider time)
             var delivered = 0;
             foreach (var e in batch)
             {
-                if (e.Sequence != last + 1)
+                if (e.Sequence != last + 1 && e.Sequence > settledThrough)
                 {
-                    gapSeen ??= (time.GetUtcNow(), await DatabaseNow(cancellation));
-                    if (!await GapSettled(gapSeen.Value, cancellation)) break;
+                    gapSeen ??= (time.GetUtcNow(), await DatabaseNow(cancellation), batch[^1].Sequence);
+                    if (!await GapSettled((gapSeen.Value.Local, gapSeen.Value.Database), cancellation)) break;
+                    settledThrough = gapSeen.Value.BatchMax;
                 }
                 gapSeen = null;
                 last = e.Sequence;
