@@ -76,6 +76,27 @@ public class ChangeFeedTests(ProjectsServer server) : IClassFixture<ProjectsServ
     }
 
     [Fact]
+    public async Task Gaps_left_by_rolled_back_races_are_passed_and_every_committed_event_is_delivered_once()
+    {
+        var start = await LastSequence();
+        var (projectId, _) = await RegisterActive(client);
+        var milestoneId = await Plan(client, projectId);
+        // Racing duplicates: all but one roll back after taking sequence numbers, leaving gaps.
+        var progress = new ReportMilestoneProgressRequest { RequestId = NewRequestId(), ProjectId = projectId, MilestoneId = milestoneId, Progress = 30 };
+        await Task.WhenAll(Enumerable.Range(0, 12).Select(_ => Task.Run(() => client.ReportMilestoneProgressAsync(progress).ResponseAsync)));
+        await client.CompleteMilestoneAsync(new CompleteMilestoneRequest { RequestId = NewRequestId(), ProjectId = projectId, MilestoneId = milestoneId });
+
+        var received = new List<ProjectEvent>();
+        using (var feed = client.SubscribePortfolioEvents(new SubscribePortfolioEventsRequest { AfterSequence = start }))
+            while (await feed.ResponseStream.MoveNext(default)) received.Add(feed.ResponseStream.Current.Event);
+
+        var mine = received.Where(e => e.Envelope.StreamId == projectId).ToList();
+        var history = (await client.GetProjectHistoryAsync(new GetProjectHistoryRequest { ProjectId = projectId })).Events;
+        Assert.Equal(history.Select(e => e.Envelope.Sequence), mine.Select(e => e.Envelope.Sequence));
+        Assert.Equal(received.Count, received.Select(e => e.Envelope.Sequence).Distinct().Count());
+    }
+
+    [Fact]
     public async Task A_negative_start_is_invalid_argument()
     {
         using var feed = client.SubscribePortfolioEvents(new SubscribePortfolioEventsRequest { AfterSequence = -1 });
