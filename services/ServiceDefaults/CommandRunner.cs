@@ -1,7 +1,9 @@
 // Runs one command against one event stream as a single transaction:
 //   receipt of an earlier identical request? -> return its result, write nothing;
 //   load the aggregate (checking expected_version) -> decide (pure) -> append events + receipt -> commit.
-// A command either commits its events and its receipt together or writes nothing. Without
+// A command either commits its events and its receipt together or writes nothing. (Marten inserts a
+// document "on conflict do nothing" and reports the conflict only afterwards, so the receipt's insert is
+// not what stops a duplicate: the receipt is looked up again under the stream's lock.) Without
 // expected_version, writers to one stream queue on its row lock and each decides on the state its
 // predecessor left; with it, a stale version is ABORTED.
 using System.Security.Cryptography;
@@ -42,12 +44,12 @@ public sealed class CommandRunner(IDocumentStore store, TimeProvider time)
     /// <param name="precheck">Reads that must hold before deciding (e.g. a unique code), inside the same session.</param>
     public Task<CommandResult> Start<TAggregate>(CommandEnvelope command, Guid streamId,
         Func<IQuerySession, Task> precheck, Func<Decision> decide) where TAggregate : class =>
-        Run(command, streamId, async session =>
+        Run(command, streamId, async (session, _) =>
         {
             await precheck(session);
             var decision = decide();
             session.Events.StartStream<TAggregate>(streamId, decision.Events);
-            return (decision, decision.Events.Count);
+            return (decision, decision.Events.Count, null);
         });
 
     /// <summary>Appends the decided events to an existing stream (NOT_FOUND when there is none).</summary>
@@ -59,18 +61,23 @@ public sealed class CommandRunner(IDocumentStore store, TimeProvider time)
     /// <summary>Appends the decided events to a stream that may not exist yet (the decider gets null).</summary>
     public Task<CommandResult> Write<TAggregate>(CommandEnvelope command, Guid streamId,
         Func<TAggregate?, Decision> decide) where TAggregate : class =>
-        Run(command, streamId, async session =>
+        Run(command, streamId, async (session, receiptId) =>
         {
             var stream = command.ExpectedVersion is { } expected
                 ? await session.Events.FetchForWriting<TAggregate>(streamId, expected)
                 : await session.Events.FetchForExclusiveWriting<TAggregate>(streamId);
+            // Look again now that the stream is locked: a copy of this request that held the lock before us
+            // (a retry racing its original) has committed its receipt, and its result is the answer.
+            if (await session.LoadAsync<CommandReceipt>(receiptId) is { } earlier) return (null, 0, earlier);
             var decision = decide(stream.Aggregate);
             stream.AppendMany(decision.Events);
-            return (decision, (stream.StartingVersion ?? 0) + decision.Events.Count);
+            return (decision, (stream.StartingVersion ?? 0) + decision.Events.Count, null);
         });
 
+    /// <param name="write">Decides and appends; or returns the receipt of an earlier copy of the request found
+    /// under the stream's lock, and writes nothing.</param>
     async Task<CommandResult> Run(CommandEnvelope command, Guid streamId,
-        Func<IDocumentSession, Task<(Decision, long)>> write)
+        Func<IDocumentSession, string, Task<(Decision? Decision, long Version, CommandReceipt? Earlier)>> write)
     {
         var hash = Hash(command.Request);
         // Request ids are the caller's own: two callers' ids never meet.
@@ -88,11 +95,12 @@ public sealed class CommandRunner(IDocumentStore store, TimeProvider time)
                 session.CorrelationId = command.Context.CorrelationId;
                 session.CausationId = command.RequestId;
                 session.LastModifiedBy = command.Context.Actor;
-                var (decision, version) = await write(session);
+                var (decision, version, earlierUnderLock) = await write(session, receiptId);
+                if (earlierUnderLock is not null) return Replay(earlierUnderLock, hash);
                 receipt = new CommandReceipt
                 {
                     Id = receiptId, RequestHash = hash, StreamId = streamId.ToString(), Version = version,
-                    EntityId = decision.EntityId, RecordedAt = time.GetUtcNow(),
+                    EntityId = decision!.EntityId, RecordedAt = time.GetUtcNow(),
                 };
                 session.Insert(receipt);
                 await session.SaveChangesAsync();
