@@ -24,7 +24,6 @@ public static class ProjectsApp
                 .Index(p => p.District)
                 .Index(p => p.Owner);
         });
-        builder.Services.AddGrpc();
         var app = builder.Build();
         app.MapService<ProjectsGrpcService>(Regeneration.Projects.V1.ProjectService.Descriptor);
         return app;
