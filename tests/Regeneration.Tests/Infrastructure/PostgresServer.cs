@@ -11,11 +11,13 @@ public static class PostgresServer
     static readonly Lazy<Task<string>> Server = new(StartAsync);
     static PostgreSqlContainer? container;
 
+    public static bool IsExternal => Environment.GetEnvironmentVariable("REGENERATION_TEST_POSTGRES") is { Length: > 0 };
+
     public static string Mode => Environment.GetEnvironmentVariable("REGENERATION_TEST_POSTGRES") is { Length: > 0 }
         ? "external server (REGENERATION_TEST_POSTGRES)"
         : $"Testcontainers ({Image})";
 
-    static string Image => Environment.GetEnvironmentVariable("REGENERATION_POSTGRES_IMAGE") is { Length: > 0 } image
+    public static string Image => Environment.GetEnvironmentVariable("REGENERATION_POSTGRES_IMAGE") is { Length: > 0 } image
         ? image : "postgres:17-alpine";
 
     /// <summary>A connection string to a new, empty database.</summary>
