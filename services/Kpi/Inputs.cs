@@ -42,30 +42,53 @@ public sealed class InputSync(IDocumentStore store, ProjectService.ProjectServic
 {
     public const string ProjectsFeed = "projects", BudgetFeed = "budget";
     const int Batch = 2000;
-    readonly SemaphoreSlim gate = new(1, 1);
+    public static readonly string[] Feeds = [ProjectsFeed, BudgetFeed];
+    readonly Dictionary<string, SemaphoreSlim> gates = Feeds.ToDictionary(feed => feed, _ => new SemaphoreSlim(1, 1));
     readonly Dictionary<string, string> lastErrors = [];
 
-    /// <summary>Reads both feeds up to their current end. Never throws for an unreachable upstream: the
-    /// failure is recorded and shows in <see cref="Freshness"/>.</summary>
+    /// <summary>Reads both feeds up to their current end, side by side, waiting at most
+    /// <see cref="Upstream.Deadline"/>: a feed that does not answer by then stays where it is (its failure shows
+    /// in <see cref="Freshness"/>) and the caller answers from what is here.</summary>
     public async Task SyncAsync(CancellationToken cancellation)
     {
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        bounded.CancelAfter(Upstream.Deadline);
+        await Task.WhenAll(Feeds.Select(async feed =>
+        {
+            try { await SyncFeedAsync(feed, bounded.Token); }
+            catch (Exception e) when ((e is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled })
+                                      && !cancellation.IsCancellationRequested)
+            {
+                lock (lastErrors) lastErrors[feed] = $"the {feed} feed did not answer within {Upstream.Deadline.TotalSeconds:0} s";
+            }
+        }));
+    }
+
+    /// <summary>Reads one feed up to its current end; the feeds are independent, so a hanging Budget never
+    /// holds back Projects' changes. Never throws for an unreachable upstream: the failure is recorded and
+    /// shows in <see cref="Freshness"/>.</summary>
+    public async Task SyncFeedAsync(string feed, CancellationToken cancellation)
+    {
+        var gate = gates[feed];
         await gate.WaitAsync(cancellation);
         try
         {
-            await Sync(ProjectsFeed,
-                after => projects.SubscribePortfolioEvents(new SubscribePortfolioEventsRequest { AfterSequence = after },
-                    deadline: DateTime.UtcNow.AddSeconds(30), cancellationToken: cancellation),
-                r => (r.Event.Envelope.Sequence, r.Event.Envelope.StreamId),
-                async id => (await projects.GetProjectAsync(new GetProjectRequest { ProjectId = id },
-                    deadline: Upstream.NewDeadline(), cancellationToken: cancellation)).Project,
-                cancellation);
-            await Sync(BudgetFeed,
-                after => budgets.SubscribeBudgetEvents(new SubscribeBudgetEventsRequest { AfterSequence = after },
-                    deadline: DateTime.UtcNow.AddSeconds(30), cancellationToken: cancellation),
-                r => (r.Event.Envelope.Sequence, r.Event.Envelope.StreamId),
-                async id => (await budgets.GetProjectBudgetAsync(new GetProjectBudgetRequest { ProjectId = id },
-                    deadline: Upstream.NewDeadline(), cancellationToken: cancellation)).Budget,
-                cancellation);
+            if (feed == ProjectsFeed)
+                await Sync(ProjectsFeed,
+                    after => projects.SubscribePortfolioEvents(new SubscribePortfolioEventsRequest { AfterSequence = after },
+                        deadline: DateTime.UtcNow.AddSeconds(30), cancellationToken: cancellation),
+                    r => (r.Event.Envelope.Sequence, r.Event.Envelope.StreamId),
+                    async id => (await projects.GetProjectAsync(new GetProjectRequest { ProjectId = id },
+                        deadline: Upstream.NewDeadline(), cancellationToken: cancellation)).Project,
+                    cancellation);
+            else
+                await Sync(BudgetFeed,
+                    after => budgets.SubscribeBudgetEvents(new SubscribeBudgetEventsRequest { AfterSequence = after },
+                        deadline: DateTime.UtcNow.AddSeconds(30), cancellationToken: cancellation),
+                    r => (r.Event.Envelope.Sequence, r.Event.Envelope.StreamId),
+                    async id => (await budgets.GetProjectBudgetAsync(new GetProjectBudgetRequest { ProjectId = id },
+                        deadline: Upstream.NewDeadline(), cancellationToken: cancellation)).Budget,
+                    cancellation);
         }
         finally
         {
@@ -139,13 +162,17 @@ public sealed class InputSync(IDocumentStore store, ProjectService.ProjectServic
 public sealed class InputSyncService(InputSync sync, IOptions<KpiOptions> options, TimeProvider time, ILogger<InputSyncService> logger)
     : BackgroundService
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>One loop per feed: a feed that hangs delays only itself.</summary>
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(InputSync.Feeds.Select(feed => Task.Run(() => Follow(feed, stoppingToken), stoppingToken)));
+
+    async Task Follow(string feed, CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)
         {
-            try { await sync.SyncAsync(stoppingToken); }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { return; }
-            catch (Exception e) { logger.LogError(e, "Input sync failed"); }
+            try { await sync.SyncFeedAsync(feed, stoppingToken); }
+            catch (Exception) when (stoppingToken.IsCancellationRequested) { return; }   // shutting down
+            catch (Exception e) { logger.LogError(e, "Syncing the {Feed} feed failed", feed); }
             try { await Task.Delay(TimeSpan.FromMilliseconds(options.Value.SyncIntervalMilliseconds), time, stoppingToken); }
             catch (OperationCanceledException) { return; }
         }

@@ -1,5 +1,7 @@
 // The whole system in the test process: the three services and the REST gateway, each on its own
-// loopback port over real HTTP, with the demo portfolio loaded through the gRPC API.
+// loopback port over real HTTP, with the demo portfolio loaded through the gRPC API. With Proxied, the
+// gateway reaches each service through a FaultProxy (GatewayLinks) and the services reach each other
+// through theirs (System.Links).
 using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Builder;
 using Regeneration.DemoData;
@@ -9,10 +11,15 @@ namespace Regeneration.Tests.Infrastructure;
 
 public class GatewayServers : IAsyncLifetime
 {
-    readonly SystemServers system = new();
+    SystemServers system = null!;
+    readonly Dictionary<string, FaultProxy> gatewayLinks = [];
     WebApplication? gateway;
 
     public SystemServers System => system;
+    public IReadOnlyDictionary<string, FaultProxy> GatewayLinks => gatewayLinks;
+
+    /// <summary>Whether every call between the parts crosses a FaultProxy.</summary>
+    protected virtual bool Proxied => false;
     public string GatewayAddress { get; private set; } = "";
 
     /// <summary>Gateway settings a fixture may change, as "Key=Value".</summary>
@@ -20,6 +27,7 @@ public class GatewayServers : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        system = new SystemServers { Proxied = Proxied };
         await system.InitializeAsync();
         await DemoPortfolio.SeedAsync(system.ProjectsClient, system.BudgetClient, system.KpiClient);
         gateway = await StartGateway(GatewaySettings);
@@ -30,11 +38,19 @@ public class GatewayServers : IAsyncLifetime
     {
         var app = GatewayApp.Build([
             "--urls=http://127.0.0.1:0", "--environment=Development", "--Logging:LogLevel:Default=Warning",
-            $"--Services:Projects={system.Projects.Address}", $"--Services:Budget={system.Budget.Address}", $"--Services:Kpi={system.Kpi.Address}",
+            $"--Services:Projects={Route("projects", system.Projects)}", $"--Services:Budget={Route("budget", system.Budget)}",
+            $"--Services:Kpi={Route("kpi", system.Kpi)}",
             .. settings.Select(s => "--" + s),
         ]);
         await app.StartAsync();
         return app;
+    }
+
+    string Route(string name, ServiceHost service)
+    {
+        if (!Proxied) return service.Address;
+        if (!gatewayLinks.TryGetValue(name, out var proxy)) gatewayLinks[name] = proxy = new FaultProxy(service.Address);
+        return proxy.Address;
     }
 
     /// <summary>An HTTP client for the gateway, with a bearer token when given.</summary>
@@ -48,12 +64,13 @@ public class GatewayServers : IAsyncLifetime
     public async Task DisposeAsync()
     {
         if (gateway is not null) await gateway.DisposeAsync();
+        foreach (var link in gatewayLinks.Values) await link.DisposeAsync();
         await system.DisposeAsync();
     }
 }
 
 /// <summary>A gateway whose breakers open after a couple of failures and close again after one second.</summary>
-public sealed class FaultyGatewayServers : GatewayServers
+public class FaultyGatewayServers : GatewayServers
 {
     protected override string[] GatewaySettings =>
     [
@@ -61,4 +78,10 @@ public sealed class FaultyGatewayServers : GatewayServers
         "Resilience:BreakSeconds=1", "Resilience:MinimumThroughput=2", "Resilience:FailureRatio=0.5",
         "RateLimits:PermitsPerSecond=1000", "RateLimits:Burst=2000",
     ];
+}
+
+/// <summary>The faulty gateway's settings, with a FaultProxy on every link between the parts.</summary>
+public sealed class ProxiedGatewayServers : FaultyGatewayServers
+{
+    protected override bool Proxied => true;
 }

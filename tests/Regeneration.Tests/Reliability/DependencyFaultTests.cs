@@ -1,0 +1,306 @@
+// Slow and failing links, injected by real TCP proxies (FaultProxy) between the gateway and the
+// services and between the services: the gateway keeps its deadlines, its breakers open and close,
+// calls do not pile up, and commands cut off mid-flight are neither lost nor duplicated when retried.
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Grpc.Core;
+using Regeneration.Budget.V1;
+using Regeneration.Gateway;
+using Regeneration.Kpi.V1;
+using Regeneration.Projects.V1;
+using Regeneration.Tests.Infrastructure;
+using static Regeneration.Tests.Infrastructure.Requests;
+
+namespace Regeneration.Tests.Reliability;
+
+public class DependencyFaultTests(ProxiedGatewayServers servers) : IClassFixture<ProxiedGatewayServers>
+{
+    static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    [Fact]
+    public async Task A_slow_budget_link_costs_the_rollup_its_budget_part_within_the_deadline_and_nothing_piles_up()
+    {
+        var link = servers.GatewayLinks["budget"];
+        var executive = servers.Http(TestTokens.Executive);
+        Assert.Empty((await WholeRollup(executive)).Missing);
+        using var calls = new ActiveCalls(link.Port);
+
+        link.Latency = TimeSpan.FromSeconds(1.5);   // beyond the gateway's attempt timeout (1 s here)
+        var answers = new ConcurrentBag<(KpiRollupDto Rollup, TimeSpan Took)>();
+        try
+        {
+            for (var round = 0; round < 4; round++)
+                await Task.WhenAll(Enumerable.Range(0, 8).Select(async _ =>
+                {
+                    var clock = Stopwatch.StartNew();
+                    var response = await executive.GetAsync("/api/v1/kpis");
+                    Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                    answers.Add(((await response.Content.ReadFromJsonAsync<KpiRollupDto>(Json))!, clock.Elapsed));
+                }));
+
+            // The gateway's total deadline is 3 s here: every answer came within it, with the KPI part.
+            Assert.All(answers, a => Assert.True(a.Took < TimeSpan.FromSeconds(3.5), $"took {a.Took}"));
+            Assert.All(answers, a =>
+            {
+                Assert.Null(a.Rollup.Budget);
+                Assert.Equal("budget", Assert.Single(a.Rollup.Missing).Service);
+                Assert.NotEmpty(a.Rollup.Projects);
+            });
+            Assert.Contains(answers, a => a.Rollup.Missing[0].Reason.StartsWith("circuit open"));
+            Assert.Equal("Open", await Breaker(servers.Http(), "budget"));
+            // Nothing piles up: never more calls in flight to Budget than requests waiting on it, and none
+            // once the answers are out (abandoned attempts are cancelled, not left running).
+            Assert.InRange(calls.Peak, 1, 8);
+            await Eventually(() => calls.Current == 0, "calls to Budget still in flight after the answers");
+        }
+        finally
+        {
+            link.Heal();
+        }
+
+        // The breaker half-opens after its break (1 s here) and closes on the first success.
+        var recovered = await WholeRollup(executive);
+        Assert.Empty(recovered.Missing);
+        Assert.Equal("Closed", await Breaker(servers.Http(), "budget"));
+        Record("1.5 s latency on every chunk between gateway and Budget, 32 rollups (8 at a time)", answers.Count);
+    }
+
+    [Fact]
+    public async Task Connection_resets_between_gateway_and_projects_lose_or_duplicate_no_milestone()
+    {
+        var link = servers.GatewayLinks["projects"];
+        const string manager = "pm.reset";
+        var projectIds = new List<string>();
+        for (var i = 0; i < 4; i++) projectIds.Add((await RegisterActive(servers.System.ProjectsClient, r => r.Owner = manager)).ProjectId);
+        var pm = servers.Http(TestTokens.Manager(manager));
+
+        var planned = new ConcurrentDictionary<string, (string ProjectId, string Name)>();
+        var pending = new ConcurrentBag<string>();
+        var statuses = new ConcurrentBag<HttpStatusCode>();
+        using var storm = new CancellationTokenSource();
+        var resetting = Task.Run(async () =>
+        {
+            while (!storm.IsCancellationRequested)
+            {
+                link.ResetAll();
+                await Task.Delay(Random.Shared.Next(20, 120));
+            }
+        });
+        await Task.WhenAll(projectIds.Select(async projectId =>
+        {
+            for (var i = 0; i < 12; i++)
+            {
+                var key = NewRequestId();
+                planned[key] = (projectId, $"Phase {i} of {projectId[..8]}");
+                var status = await PlanOverRest(pm, key, planned[key]);
+                statuses.Add(status);
+                if (!IsSuccess(status)) pending.Add(key);
+            }
+        }));
+        storm.Cancel();
+        await resetting;
+
+        // Under the storm every answer was a success or a problem saying "try again", never a 500.
+        Assert.All(statuses, s => Assert.True(IsSuccess(s) || s is HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout, $"{s}"));
+        // The clients retry what failed, with the same Idempotency-Key, once the link is calm again.
+        foreach (var key in pending)
+        {
+            HttpStatusCode status = default;
+            for (var attempt = 0; attempt < 50 && !IsSuccess(status); attempt++)
+            {
+                if (attempt > 0) await Task.Delay(200);
+                status = await PlanOverRest(pm, key, planned[key]);
+            }
+            Assert.True(IsSuccess(status), $"the retry of {key} ended with {status}");
+        }
+
+        var wrong = 0;
+        foreach (var projectId in projectIds)
+        {
+            var project = (await servers.System.ProjectsClient.GetProjectAsync(new GetProjectRequest { ProjectId = projectId })).Project;
+            var names = project.Milestones.GroupBy(m => m.Name).ToDictionary(g => g.Key, g => g.Count());
+            var expected = planned.Values.Where(p => p.ProjectId == projectId).Select(p => p.Name).ToList();
+            wrong += expected.Count(name => names.GetValueOrDefault(name) != 1) + names.Keys.Count(name => !expected.Contains(name));
+        }
+        const string scenario = "TCP resets every 20-120 ms between gateway and Projects, 48 milestone commands, retried by Idempotency-Key";
+        Record(scenario, statuses.Count, faults: link.ConnectionsReset);
+        ReliabilityFigures.Record(scenario, ReliabilityFigures.WritesChecked, planned.Count);
+        ReliabilityFigures.Record(scenario, ReliabilityFigures.LostOrDuplicated, wrong);
+        Assert.True(link.ConnectionsReset > 0);
+        Assert.Equal(0, wrong);
+    }
+
+    [Fact]
+    public async Task When_projects_does_not_answer_budget_says_unavailable_in_time_writes_nothing_and_the_retry_writes_once()
+    {
+        var (projectId, _) = await RegisterActive(servers.System.ProjectsClient);
+        var link = servers.System.Links["projects"];
+        var request = new AllocateFundsRequest
+        {
+            RequestId = NewRequestId(), ProjectId = projectId, Source = FundingSource.National, FiscalYear = 2026, AmountWon = 5_000_000,
+        };
+        link.BlackHole = true;
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            var e = await Assert.ThrowsAsync<RpcException>(() =>
+                servers.System.BudgetClient.AllocateFundsAsync(request, deadline: DateTime.UtcNow.AddSeconds(20)).ResponseAsync);
+            // Budget's own deadline on the call to Projects (3 s) answers for it; the caller's 20 s is not used up.
+            Assert.Equal(StatusCode.Unavailable, e.StatusCode);
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"took {clock.Elapsed}");
+            Assert.Contains("projects", e.Status.Detail);
+        }
+        finally
+        {
+            link.Heal();
+        }
+        var nothing = await Assert.ThrowsAsync<RpcException>(() =>
+            servers.System.BudgetClient.GetBudgetHistoryAsync(new GetBudgetHistoryRequest { ProjectId = projectId }).ResponseAsync);
+        Assert.Equal(StatusCode.NotFound, nothing.StatusCode);
+
+        await servers.System.BudgetClient.AllocateFundsAsync(request);
+        await servers.System.BudgetClient.AllocateFundsAsync(request);   // a second retry: answered from the first
+        var history = (await servers.System.BudgetClient.GetBudgetHistoryAsync(new GetBudgetHistoryRequest { ProjectId = projectId })).Events;
+        Assert.Single(history, h => h.FundsAllocated is not null && h.Envelope.CausationId == request.RequestId);
+        const string scenario = "Black hole between Budget and Projects, a budget command and its retries";
+        Record(scenario, 3);
+        ReliabilityFigures.Record(scenario, ReliabilityFigures.WritesChecked, 1);
+        ReliabilityFigures.Record(scenario, ReliabilityFigures.LostOrDuplicated, history.Count(h => h.FundsAllocated is not null && h.Envelope.CausationId == request.RequestId) - 1);
+    }
+
+    [Fact]
+    public async Task When_budget_does_not_answer_kpi_still_follows_projects_and_catches_up_with_budget_afterwards()
+    {
+        var projects = servers.System.ProjectsClient;
+        var (projectId, _) = await RegisterActive(projects);
+        var milestone = await Plan(projects, projectId, weight: 50);
+        await servers.System.BudgetClient.AllocateFundsAsync(new AllocateFundsRequest
+        {
+            RequestId = NewRequestId(), ProjectId = projectId, Source = FundingSource.Municipal, FiscalYear = 2026, AmountWon = 1_000_000,
+        });
+        var kpi = servers.System.KpiClient;
+        var before = await Eventually(kpi, projectId, k => k.BudgetVersion > 0);
+
+        var link = servers.System.Links["budget"];
+        link.BlackHole = true;
+        long budgetVersion;
+        try
+        {
+            await Task.Delay(1000);   // KPI's sync is now waiting on the Budget feed
+            var completed = await projects.CompleteMilestoneAsync(new CompleteMilestoneRequest
+            {
+                RequestId = NewRequestId(), ProjectId = projectId, MilestoneId = milestone, CompletedOn = "2026-05-01",
+            });
+            var allocated = await servers.System.BudgetClient.AllocateFundsAsync(new AllocateFundsRequest
+            {
+                RequestId = NewRequestId(), ProjectId = projectId, Source = FundingSource.National, FiscalYear = 2026, AmountWon = 250_000,
+            });
+            budgetVersion = allocated.Result.Version;
+            // Projects' changes keep arriving while Budget's feed hangs.
+            var during = await Eventually(kpi, projectId, k => k.ProjectVersion == completed.Result.Version);
+            Assert.Equal(before.BudgetVersion, during.BudgetVersion);
+        }
+        finally
+        {
+            link.Heal();
+        }
+        await Eventually(kpi, projectId, k => k.BudgetVersion == budgetVersion);
+        Record("Black hole between KPI and Budget while Projects and Budget change", 2);
+    }
+
+    static async Task<HttpStatusCode> PlanOverRest(HttpClient pm, string key, (string ProjectId, string Name) milestone)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/v1/projects/{milestone.ProjectId}/milestones")
+        {
+            Content = JsonContent.Create(new PlanMilestoneBody(milestone.Name, 1, "2027-03-31")),
+        };
+        request.Headers.Add("Idempotency-Key", key);
+        using var response = await pm.SendAsync(request);
+        return response.StatusCode;
+    }
+
+    static bool IsSuccess(HttpStatusCode status) => (int)status is >= 200 and < 300;
+
+    static void Record(string scenario, int requests, int faults = 1)
+    {
+        ReliabilityFigures.Record(scenario, ReliabilityFigures.RequestsUnderFault, requests);
+        ReliabilityFigures.Record(scenario, ReliabilityFigures.FaultsInjected, faults);
+    }
+
+    static async Task<ProjectKpis> Eventually(KpiService.KpiServiceClient kpi, string projectId, Func<ProjectKpis, bool> condition)
+    {
+        ProjectKpis? last = null;
+        for (var attempt = 0; attempt < 50; attempt++)
+        {
+            try
+            {
+                last = (await kpi.GetProjectKpisAsync(new GetProjectKpisRequest { ProjectId = projectId })).Kpis;
+                if (condition(last)) return last;
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.NotFound) { }   // not synced yet
+            await Task.Delay(100);
+        }
+        Assert.Fail($"KPI did not catch up within 5 s: project version {last?.ProjectVersion}, budget version {last?.BudgetVersion}");
+        return last!;
+    }
+
+    static async Task Eventually(Func<bool> condition, string failure)
+    {
+        for (var attempt = 0; attempt < 40 && !condition(); attempt++) await Task.Delay(50);
+        Assert.True(condition(), failure);
+    }
+
+    static async Task<string?> Breaker(HttpClient anonymous, string service)
+    {
+        // 200 when every breaker is closed, 503 otherwise; the body lists them either way.
+        var ready = await (await anonymous.GetAsync("/readyz")).Content.ReadFromJsonAsync<JsonElement>(Json);
+        return ready.GetProperty("services").EnumerateArray().Single(s => s.GetProperty("service").GetString() == service)
+            .GetProperty("breaker").GetString();
+    }
+
+    /// <summary>Polls (bounded) until no part is missing: breakers left open by an earlier failure close by themselves.</summary>
+    static async Task<KpiRollupDto> WholeRollup(HttpClient executive)
+    {
+        KpiRollupDto? rollup = null;
+        for (var attempt = 0; attempt < 50 && rollup is not { Missing.Count: 0 }; attempt++)
+        {
+            if (attempt > 0) await Task.Delay(200);
+            rollup = await executive.GetFromJsonAsync<KpiRollupDto>("/api/v1/kpis", Json);
+        }
+        return rollup!;
+    }
+
+    /// <summary>HTTP calls in flight from this process to one port (the http.client.active_requests instrument).</summary>
+    sealed class ActiveCalls : IDisposable
+    {
+        readonly MeterListener listener = new();
+        long current, peak;
+
+        public ActiveCalls(int port)
+        {
+            listener.InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument is { Meter.Name: "System.Net.Http", Name: "http.client.active_requests" }) l.EnableMeasurementEvents(instrument);
+            };
+            listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+            {
+                foreach (var tag in tags)
+                    if (tag is { Key: "server.port", Value: int p } && p == port)
+                    {
+                        var now = Interlocked.Add(ref current, value);
+                        long seen;
+                        while (now > (seen = Interlocked.Read(ref peak)) && Interlocked.CompareExchange(ref peak, now, seen) != seen) { }
+                    }
+            });
+            listener.Start();
+        }
+
+        public long Current => Interlocked.Read(ref current);
+        public long Peak => Interlocked.Read(ref peak);
+        public void Dispose() => listener.Dispose();
+    }
+}
