@@ -9,6 +9,7 @@
 #   REGENERATION_POSTGRES_IMAGE=<image>             the image Testcontainers starts (default postgres:17-alpine,
 #                                                   or a locally built one when no registry is reachable)
 #   REGENERATION_SKIP_COMPOSE=1                     skip the docker-compose check
+#   REGENERATION_SOAK_SECONDS=<n>                   how long the soak test runs (default 30; scripts/soak.sh: 600)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -51,7 +52,7 @@ dotnet build Regeneration.sln -c Release -nologo -v quiet
 
 log "tests"
 results="$root/artifacts/test-results"
-rm -rf "$results"
+rm -rf "$results" "$root/artifacts/reliability"
 set +e
 dotnet test Regeneration.sln -c Release --no-build --nologo \
   --logger "trx" --logger "console;verbosity=normal" --results-directory "$results"
@@ -61,6 +62,9 @@ if [ "$mode" = container ]; then
   # Ryuk (the reaper) cannot be pulled here, so remove what Testcontainers left behind.
   docker ps -aq --filter label=org.testcontainers=true --filter "ancestor=$image" | xargs -r docker rm -f >/dev/null 2>&1 || true
 fi
+
+log "reliability figures of this run (RELIABILITY.md; also in artifacts/reliability/report.md)"
+python3 scripts/reliability-report.py "$root/artifacts/reliability"
 
 log "benchmark smoke run (figures: BENCHMARKS.md)"
 bench_exit=0

@@ -42,6 +42,8 @@ public class GatewayFaultTests(FaultyGatewayServers servers) : IClassFixture<Fau
                 Assert.NotEmpty(a.Rollup.Projects);
             });
             Assert.Contains(answers, a => a.Rollup.Missing[0].Reason.StartsWith("circuit open"));
+            ReliabilityFigures.Record("Budget service stopped under gateway rollups", ReliabilityFigures.RequestsUnderFault, answers.Count);
+            ReliabilityFigures.Record("Budget service stopped under gateway rollups", ReliabilityFigures.FaultsInjected, 1);
             var ready = await anonymous.GetAsync("/readyz");
             Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
             var budget = (await ready.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("services").EnumerateArray()
@@ -83,6 +85,8 @@ public class GatewayFaultTests(FaultyGatewayServers servers) : IClassFixture<Fau
             var response = await executive.GetAsync("/api/v1/maturity");
             Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"took {clock.Elapsed}");
             Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            ReliabilityFigures.Record("KPI service stopped under gateway reads", ReliabilityFigures.RequestsUnderFault, 2);
+            ReliabilityFigures.Record("KPI service stopped under gateway reads", ReliabilityFigures.FaultsInjected, 1);
             Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
             var rollup = await executive.GetFromJsonAsync<KpiRollupDto>("/api/v1/kpis", Json);
             Assert.Equal("kpi", Assert.Single(rollup!.Missing).Service);

@@ -198,6 +198,7 @@ public class GatewayTests(GatewayServers servers) : IClassFixture<GatewayServers
         var integration = await servers.Http(TestTokens.For("national-regeneration-db", [Roles.Integration], ["projects:read"])).SendAsync(
             Post($"/api/v1/projects/{project.Id}/milestones/{milestone.Id}/complete", new CompleteMilestoneBody(null)));
 
+        ReliabilityFigures.Record("Security matrix over REST (no/expired/forged/wrong-audience tokens, BOLA, role escalation, integration scopes)", ReliabilityFigures.SecurityCases, 3);
         Assert.Equal("NOT_OWNER", (await Problem(other, HttpStatusCode.Forbidden)).GetProperty("reason").GetString());
         await Problem(exec, HttpStatusCode.Forbidden);
         await Problem(integration, HttpStatusCode.Forbidden);
@@ -218,6 +219,7 @@ public class GatewayTests(GatewayServers servers) : IClassFixture<GatewayServers
             _ => null,
         };
         var response = await servers.Http(token).GetAsync("/api/v1/maturity");
+        ReliabilityFigures.Record("Security matrix over REST (no/expired/forged/wrong-audience tokens, BOLA, role escalation, integration scopes)", ReliabilityFigures.SecurityCases, 1);
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
     }
 

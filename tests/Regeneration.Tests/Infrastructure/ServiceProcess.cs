@@ -64,6 +64,15 @@ public sealed class ServiceProcess(string project, string[] settings) : IDisposa
         process.WaitForExit();
     }
 
+    /// <summary>SIGTERM and wait: a graceful shutdown that flushes the log.</summary>
+    public async Task Stop()
+    {
+        if (!IsRunning) return;
+        using (var kill = Process.Start("kill", ["-TERM", process!.Id.ToString()])) await kill.WaitForExitAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        await process.WaitForExitAsync(timeout.Token);
+    }
+
     /// <summary>Resident set size now, in bytes.</summary>
     public long ResidentBytes()
     {

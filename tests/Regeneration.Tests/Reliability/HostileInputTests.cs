@@ -44,11 +44,13 @@ public class HostileInputTests(SystemServers servers) : IClassFixture<SystemServ
             (servers.Projects, ProjectService.Descriptor), (servers.Budget, BudgetService.Descriptor), (servers.Kpi, KpiService.Descriptor),
         };
         var seed = 0;
+        var tried = 0;
         foreach (var (host, service) in targets)
         foreach (var (serviceName, methodName) in UnaryMethods(service))
         foreach (var payload in HostilePayloads(seed++))
         {
             var method = new Method<byte[], byte[]>(MethodType.Unary, serviceName, methodName, Raw, Raw);
+            tried++;
             try
             {
                 await host.Admin.AsyncUnaryCall(method, null, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(10)), payload);
@@ -62,6 +64,8 @@ public class HostileInputTests(SystemServers servers) : IClassFixture<SystemServ
             }
         }
 
+        ReliabilityFigures.Record("Random, truncated and invalid protobuf messages to every unary method of the three services",
+            ReliabilityFigures.BadInputs, tried);
         Assert.True(seen.GetValueOrDefault(StatusCode.InvalidArgument) > 0);
         Assert.Equal(before, await EventCounts());
         var health = new Grpc.Health.V1.Health.HealthClient(servers.Projects.Channel);
@@ -81,6 +85,7 @@ public class HostileInputTests(SystemServers servers) : IClassFixture<SystemServ
         var e2 = await Assert.ThrowsAsync<RpcException>(() => servers.ProjectsClient.RegisterProjectAsync(many).ResponseAsync);
         var e3 = await Assert.ThrowsAsync<RpcException>(() => servers.ProjectsClient.RegisterProjectAsync(tooBig).ResponseAsync);
 
+        ReliabilityFigures.Record("1 MB strings, 50,000 repeated items and a 5 MB message over gRPC", ReliabilityFigures.BadInputs, 3);
         Assert.Equal(StatusCode.InvalidArgument, e1.StatusCode);
         Assert.Equal(StatusCode.InvalidArgument, e2.StatusCode);
         Assert.Equal(StatusCode.ResourceExhausted, e3.StatusCode);

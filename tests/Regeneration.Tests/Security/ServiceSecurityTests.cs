@@ -41,6 +41,7 @@ public class ServiceSecurityTests(SystemServers servers) : IClassFixture<SystemS
         var maturity = await Assert.ThrowsAsync<RpcException>(() =>
             new KpiService.KpiServiceClient(kpiInvoker).GetMaturityAsync(new GetMaturityRequest()).ResponseAsync);
 
+        ReliabilityFigures.Record("Security matrix over gRPC (no/expired/forged/wrong-audience/garbage tokens, roles, BOLA, scopes, Production keys)", ReliabilityFigures.SecurityCases, 3);
         Assert.All(new[] { write, read, maturity }, e => Assert.Equal(StatusCode.Unauthenticated, e.StatusCode));
         var list = await servers.ProjectsClient.ListProjectsAsync(new ListProjectsRequest { Owner = register.Owner, District = register.District });
         Assert.DoesNotContain(list.Projects, p => p.Code == register.Code);
@@ -64,6 +65,7 @@ public class ServiceSecurityTests(SystemServers servers) : IClassFixture<SystemS
         var registerForOther = await Assert.ThrowsAsync<RpcException>(() =>
             lee.RegisterProjectAsync(Register(r => r.Owner = "pm.kim")).ResponseAsync);
 
+        ReliabilityFigures.Record("Security matrix over gRPC (no/expired/forged/wrong-audience/garbage tokens, roles, BOLA, scopes, Production keys)", ReliabilityFigures.SecurityCases, 2);
         Assert.Equal(StatusCode.PermissionDenied, bola.StatusCode);
         Assert.Equal("NOT_OWNER", bola.Detail<ErrorInfo>()?.Reason);
         Assert.Equal(StatusCode.PermissionDenied, registerForOther.StatusCode);
@@ -87,6 +89,7 @@ public class ServiceSecurityTests(SystemServers servers) : IClassFixture<SystemS
             {
                 RequestId = NewRequestId(), ProjectId = projectId, Source = FundingSource.National, FiscalYear = 2025, AmountWon = 1,
             }).ResponseAsync);
+        ReliabilityFigures.Record("Security matrix over gRPC (no/expired/forged/wrong-audience/garbage tokens, roles, BOLA, scopes, Production keys)", ReliabilityFigures.SecurityCases, 2);
         Assert.Equal(StatusCode.PermissionDenied, e.StatusCode);
         Assert.Equal(StatusCode.PermissionDenied, budget.StatusCode);
     }
@@ -110,6 +113,7 @@ public class ServiceSecurityTests(SystemServers servers) : IClassFixture<SystemS
         var unscoped = await Assert.ThrowsAsync<RpcException>(() => new KpiService.KpiServiceClient(servers.Kpi.As(finance))
             .GetMaturityAsync(new GetMaturityRequest()).ResponseAsync);
 
+        ReliabilityFigures.Record("Security matrix over gRPC (no/expired/forged/wrong-audience/garbage tokens, roles, BOLA, scopes, Production keys)", ReliabilityFigures.SecurityCases, 2);
         Assert.Equal(StatusCode.PermissionDenied, escalation.StatusCode);
         Assert.Equal(StatusCode.PermissionDenied, unscoped.StatusCode);
     }
@@ -145,6 +149,7 @@ public class ServiceSecurityTests(SystemServers servers) : IClassFixture<SystemS
     [InlineData(AuthOptions.DevelopmentSigningKey)]
     public void Production_refuses_to_start_without_a_key_of_its_own(string key)
     {
+        ReliabilityFigures.Record("Security matrix over gRPC (no/expired/forged/wrong-audience/garbage tokens, roles, BOLA, scopes, Production keys)", ReliabilityFigures.SecurityCases, 1);
         var error = Assert.Throws<InvalidOperationException>(() => ProjectsApp.Build([
             "--environment=Production", "--urls=http://127.0.0.1:0", "--ConnectionStrings:Postgres=Host=127.0.0.1",
             $"--Auth:SigningKey={key}",
