@@ -14,7 +14,7 @@ if [ "$(sed -n 's/^mode=//p' <<<"$ensure")" = container ]; then
   export REGENERATION_POSTGRES_IMAGE="$(sed -n 's/^image=//p' <<<"$ensure")"
 fi
 dotnet build Regeneration.sln -c Release -nologo -v quiet
-rm -rf artifacts/reliability
+rm -f artifacts/reliability/soak.md
 REGENERATION_SOAK_SECONDS="$seconds" dotnet test tests/Regeneration.Tests -c Release --no-build --nologo \
   --filter "FullyQualifiedName~Reliability.SoakTests"
 cat artifacts/reliability/soak.md
