@@ -102,13 +102,7 @@ public static class GatewayApp
                 if (!string.IsNullOrEmpty(authorization)) metadata.Add("Authorization", authorization);
                 return Task.CompletedTask;
             })
-            .ConfigureChannel(channel =>
-            {
-                channel.UnsafeUseInsecureChannelCallCredentials = true;
-                // A call cancelled by Polly's attempt timeout throws OperationCanceledException (which Polly
-                // reports as a timeout, a transient failure), not RpcException(Cancelled) (a 502).
-                channel.ThrowOperationCanceledOnCancellation = true;
-            });
+            .ConfigureChannel(channel => channel.UnsafeUseInsecureChannelCallCredentials = true);
 
     static async Task<IResult> Readiness(IServiceProvider sp, Breakers breakers, CancellationToken cancellation)
     {

@@ -75,8 +75,20 @@ public sealed class ServiceCalls(ResiliencePipelineProvider<string> pipelines, I
     public async Task<T> Run<T>(string service, Func<CallOptions, Task<T>> call, CancellationToken cancellation)
     {
         var attempt = TimeSpan.FromSeconds(options.Value.AttemptTimeoutSeconds);
-        return await pipelines.GetPipeline(service).ExecuteAsync(
-            async token => await call(new CallOptions(deadline: DateTime.UtcNow + attempt, cancellationToken: token)), cancellation);
+        return await pipelines.GetPipeline(service).ExecuteAsync(async token =>
+        {
+            try
+            {
+                return await call(new CallOptions(deadline: DateTime.UtcNow + attempt, cancellationToken: token));
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled && token.IsCancellationRequested)
+            {
+                // gRPC reports a call cancelled through its token as CANCELLED; Polly recognises its own
+                // attempt timeout (a transient failure) only as an OperationCanceledException on its token.
+                // (A deadline that fires first stays DEADLINE_EXCEEDED, transient too.)
+                throw new OperationCanceledException(e.Message, e, token);
+            }
+        }, cancellation);
     }
 }
 
