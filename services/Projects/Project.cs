@@ -112,6 +112,12 @@ public sealed record CompleteMilestone(Guid MilestoneId, DateOnly CompletedOn);
 
 public sealed record RebaselineMilestone(Guid MilestoneId, DateOnly NewDueDate, string Reason);
 
+/// <summary>A project imported whole from another system.</summary>
+public sealed record ImportProject(RegisterProject Registration, ProjectStatus Status, IReadOnlyList<ImportMilestone> Milestones);
+
+public sealed record ImportMilestone(Guid MilestoneId, string Name, int Weight, DateOnly DueDate, int Progress,
+    DateOnly? ForecastDate, DateOnly? CompletedOn);
+
 // ---- Decider ----
 public static class ProjectDecider
 {
@@ -131,6 +137,48 @@ public static class ProjectDecider
         new ProjectRegistered(c.ProjectId, c.Code, c.Name, c.Description, c.District, c.Category, c.Owner,
             c.PlannedStart, c.PlannedEnd, c.Contributions),
     ];
+
+    /// <summary>The events the single commands would have recorded one after the other — registered, made
+    /// active, milestones planned, progress reported or completed, then moved to its status — each decided on
+    /// the state the ones before it made, so an import breaks no rule a single command keeps.</summary>
+    public static object[] Import(ImportProject c)
+    {
+        var events = new List<object>();
+        Project? project = null;
+        void Decide(Func<Project, object[]> decide)
+        {
+            foreach (var e in decide(project!))
+            {
+                events.Add(e);
+                project = Evolve(project, e);
+            }
+        }
+        foreach (var e in Register(c.Registration)) { events.Add(e); project = Evolve(project, e); }
+        if (c.Status != ProjectStatus.Planned) Decide(p => ChangeStatus(p, new ChangeProjectStatus(ProjectStatus.Active, "Imported")));
+        foreach (var m in c.Milestones)
+        {
+            Decide(p => PlanMilestone(p, new PlanMilestone(m.MilestoneId, m.Name, m.Weight, m.DueDate)));
+            if (m.CompletedOn is { } completedOn) Decide(p => Complete(p, new CompleteMilestone(m.MilestoneId, completedOn)));
+            else if (m.Progress > 0 || m.ForecastDate is not null)
+                Decide(p => ReportProgress(p, new ReportMilestoneProgress(m.MilestoneId, m.Progress, m.ForecastDate, "")));
+        }
+        if (c.Status is not (ProjectStatus.Planned or ProjectStatus.Active))
+            Decide(p => ChangeStatus(p, new ChangeProjectStatus(c.Status, "Imported")));
+        return [.. events];
+    }
+
+    /// <summary>One event applied to the state (what Marten's snapshot does).</summary>
+    public static Project Evolve(Project? p, object e) => e switch
+    {
+        ProjectRegistered x => Project.Create(x),
+        ProjectDetailsRevised x => p!.Apply(x),
+        ProjectStatusChanged x => p!.Apply(x),
+        MilestonePlanned x => p!.Apply(x),
+        MilestoneProgressReported x => p!.Apply(x),
+        MilestoneCompleted x => p!.Apply(x),
+        MilestoneRescheduled x => p!.Apply(x),
+        _ => throw new ArgumentException($"Unknown event {e.GetType().Name}", nameof(e)),
+    };
 
     public static object[] Revise(Project p, ReviseProjectDetails c)
     {

@@ -14,7 +14,7 @@ public sealed class ProjectsGrpcService(CommandRunner commands, IDocumentStore s
     : ProjectService.ProjectServiceBase
 {
     const string Resource = "project", Area = "projects";
-    const int DefaultPageSize = 50;
+    const int DefaultPageSize = 50, ImportParallelism = 4;
 
     public override async Task<RegisterProjectResponse> RegisterProject(RegisterProjectRequest r, ServerCallContext call)
     {
@@ -30,6 +30,47 @@ public sealed class ProjectsGrpcService(CommandRunner commands, IDocumentStore s
             },
             () => ProjectDecider.Register(command));
         return new RegisterProjectResponse { Result = result };
+    }
+
+    public override async Task<ImportProjectsResponse> ImportProjects(ImportProjectsRequest r, ServerCallContext call)
+    {
+        var caller = Caller.From(call);
+        foreach (var item in r.Projects) caller.EnsureCanWrite(Area, projectOwner: item.Project.Owner, managersMay: true);
+        var results = new ImportResult[r.Projects.Count];
+        // Each project is its own command (its own request_id, receipt and transaction), a few at a time.
+        await Parallel.ForEachAsync(Enumerable.Range(0, r.Projects.Count),
+            new ParallelOptions { MaxDegreeOfParallelism = ImportParallelism, CancellationToken = call.CancellationToken },
+            async (i, _) =>
+            {
+                var item = r.Projects[i];
+                var result = new ImportResult { RequestId = item.Project.RequestId };
+                try { result.Result = await Import(item, call); }
+                catch (Exception e) when (ErrorInterceptor.ToStatus(e) is { } status)
+                {
+                    result.Failure = new ImportFailure { Code = status.Code, Message = status.Message, Details = { status.Details } };
+                }
+                results[i] = result;
+            });
+        return new ImportProjectsResponse { Results = { results } };
+    }
+
+    Task<CommandResult> Import(ImportedProject item, ServerCallContext call)
+    {
+        var p = item.Project;
+        var id = Guid.CreateVersion7();
+        var command = new ImportProject(
+            new RegisterProject(id, p.Code, p.Name, p.Description, p.District, (ProjectCategory)p.Category, p.Owner,
+                Date(p.PlannedStart), Date(p.PlannedEnd), p.Contributions.ToDomain()),
+            item.Status == Regeneration.Projects.V1.ProjectStatus.Unspecified ? ProjectStatus.Planned : (ProjectStatus)item.Status,
+            [.. item.Milestones.Select(m => new ImportMilestone(Guid.CreateVersion7(), m.Name, m.Weight, Date(m.DueDate), m.Progress,
+                OptionalDate(m.ForecastDate), OptionalDate(m.CompletedOn)))]);
+        return commands.Start<Project>(Envelope(p.RequestId, null, item, call), id,
+            async session =>
+            {
+                if (await session.Query<Project>().AnyAsync(x => x.Code == p.Code))
+                    throw new AlreadyExistsException(Resource, p.Code, $"Project code '{p.Code}' is already registered");
+            },
+            () => ProjectDecider.Import(command));
     }
 
     public override async Task<ReviseProjectDetailsResponse> ReviseProjectDetails(ReviseProjectDetailsRequest r, ServerCallContext call)

@@ -176,3 +176,55 @@ sealed class SubscribePortfolioEventsValidator : AbstractValidator<SubscribePort
 {
     public SubscribePortfolioEventsValidator() => RuleFor(x => x.AfterSequence).GreaterThanOrEqualTo(0);
 }
+
+sealed class ImportProjectsValidator : AbstractValidator<ImportProjectsRequest>
+{
+    public const int MaxProjects = 500;
+
+    public ImportProjectsValidator(TimeProvider time)
+    {
+        RuleFor(x => x.Projects)
+            .Must(p => p.Count is >= 1 and <= MaxProjects).WithMessage($"must have 1..{MaxProjects} projects")
+            .Must(p => p.Select(i => i.Project?.RequestId).Distinct().Count() == p.Count).WithMessage("must give each project its own request_id")
+            .Must(p => p.Select(i => i.Project?.Code).Distinct().Count() == p.Count).WithMessage("must give each project its own code");
+        RuleForEach(x => x.Projects).SetValidator(new ImportedProjectValidator(time));
+    }
+}
+
+sealed class ImportedProjectValidator : AbstractValidator<ImportedProject>
+{
+    public const int MaxMilestones = 50;
+    static readonly V1.ProjectStatus[] Importable =
+    [
+        V1.ProjectStatus.Unspecified, V1.ProjectStatus.Planned, V1.ProjectStatus.Active, V1.ProjectStatus.OnHold,
+        V1.ProjectStatus.Completed, V1.ProjectStatus.Cancelled,
+    ];
+
+    public ImportedProjectValidator(TimeProvider time)
+    {
+        RuleFor(x => x.Project).NotNull().WithMessage("is required").SetValidator(new RegisterProjectValidator());
+        RuleFor(x => x.Status).Must(s => Importable.Contains(s)).WithMessage("must be a project status");
+        RuleFor(x => x.Milestones)
+            .Must(m => m.Count <= MaxMilestones).WithMessage($"must have at most {MaxMilestones} milestones")
+            .Must(m => m.Select(x => x.Name.ToUpperInvariant()).Distinct().Count() == m.Count).WithMessage("must name each milestone once")
+            .Must(m => m.Sum(x => (long)x.Weight) <= ProjectDecider.MaxTotalWeight)
+            .WithMessage($"must have weights that sum to at most {ProjectDecider.MaxTotalWeight}");
+        RuleForEach(x => x.Milestones).SetValidator(new ImportedMilestoneValidator(time));
+    }
+}
+
+sealed class ImportedMilestoneValidator : AbstractValidator<ImportedMilestone>
+{
+    public ImportedMilestoneValidator(TimeProvider time)
+    {
+        RuleFor(x => x.Name).Text(Limits.Name);
+        RuleFor(x => x.Weight).InclusiveBetween(1, ProjectDecider.MaxTotalWeight);
+        RuleFor(x => x.DueDate).IsoDate();
+        RuleFor(x => x.Progress).InclusiveBetween(0, 100);
+        RuleFor(x => x.ForecastDate).IsoDate().When(x => x.ForecastDate.Length > 0);
+        RuleFor(x => x.CompletedOn).IsoDate()
+            .Must(d => Date(d) <= DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime.AddDays(1)))
+            .WithMessage("must not be in the future")
+            .When(x => x.CompletedOn.Length > 0);
+    }
+}

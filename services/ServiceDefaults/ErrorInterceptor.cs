@@ -71,6 +71,10 @@ public sealed class ErrorInterceptor(IServiceProvider services, ILogger<ErrorInt
         return status.ToRpcException();
     }
 
+    /// <summary>The status a failure is answered with, or null for an unexpected one (INTERNAL, logged).
+    /// For answers that carry several outcomes (a bulk import's per-item results).</summary>
+    public static Google.Rpc.Status? ToStatus(Exception e) => Map(e);
+
     static Google.Rpc.Status? Map(Exception e) => e switch
     {
         InvalidRequestException x => Status(Code.InvalidArgument, x.Message, new BadRequest
