@@ -1,15 +1,18 @@
 // Regeneration's benchmarks: each scenario measures our path and its physical limit side by side in one
-// run, and prints the figures and their ratio. Usage (see BENCHMARKS.md):
-//   dotnet run -c Release --project bench/Regeneration.Benchmarks -- [--seconds 10] [--workers 64] [--projects 1000] [--smoke]
+// run, and prints the figures and their ratio. The three services and the gateway run as separate
+// processes (their own build outputs), so each one's memory is its own. Usage (see BENCHMARKS.md):
+//   dotnet run -c Release --project bench/Regeneration.Benchmarks -- [--seconds 10] [--workers 64] [--projects 1000,10000] [--smoke]
 using System.Globalization;
 using System.Net.Http.Headers;
 using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Grpc.Net.Client;
 using Marten;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.Extensions.Logging;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 using Regeneration.Benchmarks;
 using Regeneration.Budget.V1;
@@ -21,30 +24,42 @@ var options = args.Select((a, i) => (a, i)).Where(x => x.a.StartsWith("--")).ToD
 var smoke = options.ContainsKey("smoke");
 var seconds = double.Parse(options.GetValueOrDefault("seconds", smoke ? "1" : "10"), CultureInfo.InvariantCulture);
 var workers = int.Parse(options.GetValueOrDefault("workers", smoke ? "4" : "64"));
-var projectCounts = options.GetValueOrDefault("projects", smoke ? "20" : "1000").Split(',').Select(int.Parse).ToArray();
+var projectCounts = options.GetValueOrDefault("projects", smoke ? "20" : "1000,10000").Split(',').Select(int.Parse).Order().ToArray();
 var duration = TimeSpan.FromSeconds(seconds);
 var results = new List<Result>();
+// Production durability: every commit waits for its WAL flush, for us and for the raw-INSERT limit alike.
+Environment.SetEnvironmentVariable("REGENERATION_POSTGRES_DURABLE", "1");
 
 Console.WriteLine($"Regeneration benchmarks — {Environment.ProcessorCount} cores, {seconds} s per measurement, {workers} workers, PostgreSQL: {PostgresServer.Mode}");
 var database = await PostgresServer.CreateDatabaseAsync();
-await using var projects = await ServiceHost.StartAsync(Regeneration.Projects.ProjectsApp.Build, database);
-await using var budget = await ServiceHost.StartAsync(Regeneration.Budget.BudgetApp.Build, database, $"Services:Projects={projects.Address}");
-await using var kpi = await ServiceHost.StartAsync(Regeneration.Kpi.KpiApp.Build, database, $"Services:Projects={projects.Address}",
-    $"Services:Budget={budget.Address}");
-var gateway = Regeneration.Gateway.GatewayApp.Build([
-    "--urls=http://127.0.0.1:0", "--environment=Development", "--Logging:LogLevel:Default=Warning",
-    $"--Services:Projects={projects.Address}", $"--Services:Budget={budget.Address}", $"--Services:Kpi={kpi.Address}",
-    "--RateLimits:PermitsPerSecond=1000000", "--RateLimits:Burst=1000000"]);
-await gateway.StartAsync();
-var projectsClient = new ProjectService.ProjectServiceClient(projects.Admin);
-var budgetClient = new BudgetService.BudgetServiceClient(budget.Admin);
-var kpiClient = new KpiService.KpiServiceClient(kpi.Admin);
+var db = $"ConnectionStrings:Postgres={database}";
+using var projects = ServiceProcess.Start("Projects", db);
+await projects.WaitUntilHealthy();
+using var budget = ServiceProcess.Start("Budget", db, $"Services:Projects={projects.Address}");
+using var kpi = ServiceProcess.Start("Kpi", db, $"Services:Projects={projects.Address}", $"Services:Budget={budget.Address}");
+await budget.WaitUntilHealthy();
+await kpi.WaitUntilHealthy();
+using var gateway = ServiceProcess.Start("Gateway", $"Services:Projects={projects.Address}", $"Services:Budget={budget.Address}",
+    $"Services:Kpi={kpi.Address}");
+await gateway.WaitUntilHealthy();
+var memory = new Memory(new() { ["projects"] = projects, ["budget"] = budget, ["kpi"] = kpi, ["gateway"] = gateway });
+
+using var projectsChannel = GrpcChannel.ForAddress(projects.Address);
+using var budgetChannel = GrpcChannel.ForAddress(budget.Address);
+using var kpiChannel = GrpcChannel.ForAddress(kpi.Address);
+static CallInvoker Admin(GrpcChannel channel) => channel.Intercept(m => { m.Add("Authorization", $"Bearer {TestTokens.Admin}"); return m; });
+var projectsClient = new ProjectService.ProjectServiceClient(Admin(projectsChannel));
+var budgetClient = new BudgetService.BudgetServiceClient(Admin(budgetChannel));
+var kpiClient = new KpiService.KpiServiceClient(Admin(kpiChannel));
+// The Projects service's own composition, built but not started: its document store (same schema,
+// same projections) for the in-process comparisons.
+await using var projectsInProcess = Regeneration.Projects.ProjectsApp.Build(["--environment=Development", $"--{db}", "--Logging:LogLevel:Default=Warning"]);
+var store = projectsInProcess.Services.GetRequiredService<IDocumentStore>();
+await using var dataSource = NpgsqlDataSource.Create(database);
 
 // ---- 1. Milestone updates: gRPC vs in-process Marten vs raw one-row INSERT transactions ----
 var targets = new (string Project, string Milestone)[workers];
-await Parallel.ForEachAsync(Enumerable.Range(0, workers), async (w, _) => targets[w] = await NewProject(projectsClient, $"BENCH-W{w:D3}", 1));
-var store = projects.Services.GetRequiredService<IDocumentStore>();
-await using var dataSource = NpgsqlDataSource.Create(database);
+await Parallel.ForEachAsync(Enumerable.Range(0, workers), async (w, _) => targets[w] = await NewProject(projectsClient, $"BENCH-W{w:D3}"));
 await using (var create = dataSource.CreateCommand("create table if not exists bench_raw (id bigserial primary key, stream uuid not null, data jsonb not null, at timestamptz not null default now())"))
     await create.ExecuteNonQueryAsync();
 
@@ -69,27 +84,34 @@ results.Add(await Measure.Run("milestone update", "raw Npgsql one-row INSERT tra
     await insert.ExecuteNonQueryAsync();
 }));
 
-// ---- 2. Rollup through the gateway vs a precomputed body of the same size from the same Kestrel ----
+// ---- 4 and 2. Bulk import of the portfolio in steps, and the rollup at each size ----
 var token = TestTokens.Executive;
+using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = new Uri(gateway.Address) };
+http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
 var loaded = 0;
-foreach (var count in projectCounts.Order())
+foreach (var count in projectCounts)
 {
+    var eventsBefore = await Count(dataSource, "projects.mt_events") + await Count(dataSource, "budget.mt_events");
     var clock = System.Diagnostics.Stopwatch.StartNew();
-    var start = loaded;
-    await Parallel.ForEachAsync(Enumerable.Range(start, count - start), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (n, _) =>
-    {
-        var (projectId, _) = await NewProject(projectsClient, $"BENCH-P{n:D6}", 4);
+    var ids = await Generator.Import(projectsClient, loaded, count);
+    var importSeconds = clock.Elapsed.TotalSeconds;
+    // Completed projects take no new allocations.
+    await Parallel.ForEachAsync(ids.Where(p => p.Status != ProjectStatus.Completed), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (project, ct) =>
         await budgetClient.AllocateFundsAsync(new AllocateFundsRequest
         {
-            RequestId = $"bench-alloc-{n}", ProjectId = projectId, Source = FundingSource.National, FiscalYear = 2025, AmountWon = 1_000_000_000,
-        });
-    });
+            RequestId = $"bench-alloc-{project.Code}", ProjectId = project.Id, Source = (FundingSource)(1 + project.Number % 4),
+            FiscalYear = 2024 + project.Number % 3, AmountWon = 100_000_000 + project.Number % 97 * 10_000_000,
+        }, cancellationToken: ct));
+    var totalSeconds = clock.Elapsed.TotalSeconds;
+    var events = await Count(dataSource, "projects.mt_events") + await Count(dataSource, "budget.mt_events") - eventsBefore;
+    results.Add(new Result($"bulk import, {count - loaded} projects", $"ImportProjects (batches of {Generator.Batch}, {Generator.Callers} callers), then AllocateFunds for each open project",
+        Generator.Callers, count - loaded, 0, totalSeconds, double.NaN, double.NaN, double.NaN));
+    Console.WriteLine($"loaded {count - loaded} projects ({events} events) in {totalSeconds:0.0} s (projects alone {importSeconds:0.0} s): {events / totalSeconds:0} events/s");
     loaded = count;
-    Console.WriteLine($"loaded {count - start} projects through gRPC in {clock.Elapsed.TotalSeconds:0.0} s");
-    await kpiClient.GetKpiRollupAsync(new GetKpiRollupRequest { Refresh = true });
 
-    using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = new Uri(gateway.Urls.First()) };
-    http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+    // The KPI service follows both change feeds; wait until its rollup has every project.
+    for (var waited = 0; (await kpiClient.GetKpiRollupAsync(new GetKpiRollupRequest())).Projects.Count < loaded && waited < 600; waited++)
+        await Task.Delay(1000);
     var body = await http.GetByteArrayAsync("/api/v1/kpis");
     await using var staticServer = await StaticJson(body);
     using var plain = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = new Uri(staticServer.Urls.First()) };
@@ -98,12 +120,12 @@ foreach (var count in projectCounts.Order())
         async (_, _) => (await http.GetAsync("/api/v1/kpis")).EnsureSuccessStatusCode()));
     results.Add(await Measure.Run($"rollup, {count} projects ({body.Length / 1024} KB)", "Kestrel serving the same bytes precomputed", readers, duration,
         async (_, _) => (await plain.GetAsync("/static")).EnsureSuccessStatusCode()));
+    memory.Mark($"{count} projects");
 }
 
 // ---- 3. Projection rebuild of the Projects service's read model vs a plain sequential read of its events ----
 {
-    long events;
-    await using (var count = dataSource.CreateCommand("select count(*) from projects.mt_events")) events = (long)(await count.ExecuteScalarAsync())!;
+    var events = await Count(dataSource, "projects.mt_events");
     var clock = System.Diagnostics.Stopwatch.StartNew();
     long read = 0;
     await using (var scan = dataSource.CreateCommand("select seq_id, type, data from projects.mt_events order by seq_id"))
@@ -113,7 +135,7 @@ foreach (var count in projectCounts.Order())
 
     clock.Restart();
     using (var daemon = await store.BuildProjectionDaemonAsync())
-        await daemon.RebuildProjectionAsync<Regeneration.Projects.Project>(TimeSpan.FromMinutes(10), CancellationToken.None);
+        await daemon.RebuildProjectionAsync<Regeneration.Projects.Project>(TimeSpan.FromMinutes(30), CancellationToken.None);
     var rebuildSeconds = clock.Elapsed.TotalSeconds;
     results.Add(new Result($"rebuild, {events} events", "Marten rebuild of the project snapshots (every event applied, documents written)", 1, events, 0, rebuildSeconds, double.NaN, double.NaN, double.NaN));
     results.Add(new Result($"rebuild, {events} events", "plain sequential read of the events table", 1, read, 0, scanSeconds, double.NaN, double.NaN, double.NaN));
@@ -127,38 +149,29 @@ foreach (var group in results.GroupBy(r => r.Scenario))
 {
     var limit = group.Last();
     foreach (var r in group)
+    {
+        var ratio = group.Count() == 1 ? "–" : (r.PerSecond / limit.PerSecond).ToString("0.00", CultureInfo.InvariantCulture);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {r.Scenario} | {r.Variant} | {r.Workers} | {r.PerSecond:0} | {Ms(r.P50)} | {Ms(r.P95)} | {Ms(r.P99)} | {r.Errors} | {r.PerSecond / limit.PerSecond:0.00} |"));
+            $"| {r.Scenario} | {r.Variant} | {r.Workers} | {r.PerSecond:0} | {Ms(r.P50)} | {Ms(r.P95)} | {Ms(r.P99)} | {r.Errors} | {ratio} |"));
+    }
 }
-await gateway.DisposeAsync();
+Console.WriteLine();
+memory.Print();
 
 static string Ms(double value) => double.IsNaN(value) ? "–" : value.ToString("0.00", CultureInfo.InvariantCulture);
 
-static async Task<(string Project, string Milestone)> NewProject(ProjectService.ProjectServiceClient client, string code, int milestones)
+static async Task<long> Count(NpgsqlDataSource dataSource, string table)
 {
-    var id = (await client.RegisterProjectAsync(new RegisterProjectRequest
-    {
-        RequestId = $"bench-register-{code}", Code = code, Name = $"Benchmark project {code}", District = $"District {code.Length % 7}",
-        Category = (ProjectCategory)(1 + code.GetHashCode() % 7 is var c && c > 0 ? c : 1), Owner = "pm.bench",
-        PlannedStart = "2024-01-01", PlannedEnd = "2027-12-31",
-        Contributions = { new MaturityContribution { Dimension = "mobility", Weight = 60 }, new MaturityContribution { Dimension = "digital-platform", Weight = 40 } },
-    })).Result.StreamId;
-    await client.ChangeProjectStatusAsync(new ChangeProjectStatusRequest { RequestId = $"bench-activate-{code}", ProjectId = id, Status = ProjectStatus.Active });
-    var first = "";
-    for (var m = 0; m < milestones; m++)
-    {
-        var planned = (await client.PlanMilestoneAsync(new PlanMilestoneRequest
-        {
-            RequestId = $"bench-plan-{code}-{m}", ProjectId = id, Name = $"Milestone {m}", Weight = 100 / milestones, DueDate = $"{2024 + m}-06-30",
-        })).Result.EntityId;
-        if (m == 0) first = planned;
-        if (m < milestones / 2)
-            await client.ReportMilestoneProgressAsync(new ReportMilestoneProgressRequest
-            {
-                RequestId = $"bench-progress-{code}-{m}", ProjectId = id, MilestoneId = planned, Progress = 50,
-            });
-    }
-    return (id, first);
+    await using var count = dataSource.CreateCommand($"select count(*) from {table}");
+    return (long)(await count.ExecuteScalarAsync())!;
+}
+
+static async Task<(string Project, string Milestone)> NewProject(ProjectService.ProjectServiceClient client, string code)
+{
+    var imported = await client.ImportProjectsAsync(new ImportProjectsRequest { Projects = { Generator.Project(code, 0, ProjectStatus.Active, milestones: 4) } });
+    var id = imported.Results.Single().Result.StreamId;
+    var project = (await client.GetProjectAsync(new GetProjectRequest { ProjectId = id })).Project;
+    return (id, project.Milestones.First(m => m.Status != MilestoneStatus.Completed).Id);
 }
 
 static async Task<WebApplication> StaticJson(byte[] body)

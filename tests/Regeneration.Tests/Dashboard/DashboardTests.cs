@@ -10,7 +10,7 @@ namespace Regeneration.Tests.Dashboard;
 
 public class DashboardTests(GatewayServers servers) : IClassFixture<GatewayServers>, IAsyncLifetime
 {
-    static readonly string Screenshots = Path.Combine(ExternalClientTests.RepositoryRoot(), "artifacts", "screenshots");
+    static readonly string Screenshots = Path.Combine(Repository.Root(), "artifacts", "screenshots");
     IPlaywright playwright = null!;
     IBrowser browser = null!;
 

@@ -274,7 +274,7 @@ public class GatewayTests(GatewayServers servers) : IClassFixture<GatewayServers
     [Fact]
     public async Task The_openapi_document_passes_a_real_validator()
     {
-        var root = Projects.ExternalClientTests.RepositoryRoot();
+        var root = Repository.Root();
         var start = new System.Diagnostics.ProcessStartInfo("node", [Path.Combine(root, "tests", "openapi", "validate.mjs"), $"{servers.GatewayAddress}/openapi/v1.json"])
         {
             RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = root,

@@ -13,9 +13,11 @@ public static class PostgresServer
 
     public static bool IsExternal => Environment.GetEnvironmentVariable("REGENERATION_TEST_POSTGRES") is { Length: > 0 };
 
+    public static bool Durable => Environment.GetEnvironmentVariable("REGENERATION_POSTGRES_DURABLE") == "1";
+
     public static string Mode => Environment.GetEnvironmentVariable("REGENERATION_TEST_POSTGRES") is { Length: > 0 }
         ? "external server (REGENERATION_TEST_POSTGRES)"
-        : $"Testcontainers ({Image})";
+        : $"Testcontainers ({Image}, {(Durable ? "fsync and synchronous_commit on" : "fsync and synchronous_commit off")})";
 
     public static string Image => Environment.GetEnvironmentVariable("REGENERATION_POSTGRES_IMAGE") is { Length: > 0 } image
         ? image : "postgres:17-alpine";
@@ -38,9 +40,11 @@ public static class PostgresServer
     {
         if (Environment.GetEnvironmentVariable("REGENERATION_TEST_POSTGRES") is { Length: > 0 } external)
             return external;
-        container = new PostgreSqlBuilder(Image)
-            .WithCommand("-c", "max_connections=500")
-            .Build();
+        var builder = new PostgreSqlBuilder(Image).WithCommand("-c", "max_connections=500");
+        // Testcontainers turns fsync and synchronous_commit off for speed; the benchmarks measure with
+        // production durability (REGENERATION_POSTGRES_DURABLE=1), where a commit waits for the WAL flush.
+        if (Durable) builder = builder.WithCommand("-c", "fsync=on", "-c", "synchronous_commit=on");
+        container = builder.Build();
         await container.StartAsync();
         AppDomain.CurrentDomain.ProcessExit += (_, _) => container.DisposeAsync().AsTask().GetAwaiter().GetResult();
         return container.GetConnectionString();

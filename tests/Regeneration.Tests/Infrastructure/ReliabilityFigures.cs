@@ -2,7 +2,6 @@
 // cases checked, lost or duplicated writes...), one JSON line per figure in
 // artifacts/reliability/figures.jsonl. The test command prints their totals; RELIABILITY.md quotes them.
 using System.Text.Json;
-using Regeneration.Tests.Projects;
 
 namespace Regeneration.Tests.Infrastructure;
 
@@ -16,7 +15,7 @@ public static class ReliabilityFigures
     public const string LostOrDuplicated = "lost or duplicated writes";
 
     static readonly Lock Gate = new();
-    static readonly string File = Path.Combine(ExternalClientTests.RepositoryRoot(), "artifacts", "reliability", "figures.jsonl");
+    static readonly string File = Path.Combine(Repository.Root(), "artifacts", "reliability", "figures.jsonl");
 
     /// <param name="scenario">What was run, e.g. "SIGKILL of Projects under 8 writers".</param>
     public static void Record(string scenario, string figure, double value, string? unit = null)

@@ -5,7 +5,6 @@ using System.Net;
 using System.Net.Sockets;
 using System.Reflection;
 using System.Text;
-using Regeneration.Tests.Projects;
 
 namespace Regeneration.Tests.Infrastructure;
 
@@ -35,8 +34,8 @@ public sealed class ServiceProcess(string project, string[] settings) : IDisposa
     {
         var configuration = typeof(ServiceProcess).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()!.Configuration;
         var folder = project == "Gateway" ? "gateway" : Path.Combine("services", project);
-        var dll = Path.Combine(ExternalClientTests.RepositoryRoot(), folder, "bin", configuration, "net10.0", $"Regeneration.{project}.dll");
-        Assert.True(File.Exists(dll), $"{dll} is missing: build the solution first");
+        var dll = Path.Combine(Repository.Root(), folder, "bin", configuration, "net10.0", $"Regeneration.{project}.dll");
+        if (!File.Exists(dll)) throw new FileNotFoundException($"{dll} is missing: build the solution first", dll);
         string[] defaults = ["environment=Development", "Logging:LogLevel:Default=Warning",
             "RateLimits:PermitsPerSecond=100000", "RateLimits:Burst=100000"];
         // Later arguments win, so a test's settings override the defaults.
@@ -91,7 +90,7 @@ public sealed class ServiceProcess(string project, string[] settings) : IDisposa
         };
         for (var attempt = 0; attempt < 150; attempt++)
         {
-            Assert.True(IsRunning, $"{project} exited:\n{Log}");
+            if (!IsRunning) throw new InvalidOperationException($"{project} exited:\n{Log}");
             try
             {
                 if ((await http.GetAsync("/healthz")).IsSuccessStatusCode) return;
@@ -100,7 +99,7 @@ public sealed class ServiceProcess(string project, string[] settings) : IDisposa
             catch (TaskCanceledException) { }
             await Task.Delay(200);
         }
-        Assert.Fail($"{project} did not become healthy:\n{Log}");
+        throw new TimeoutException($"{project} did not become healthy:\n{Log}");
     }
 
     public static int FreePort()

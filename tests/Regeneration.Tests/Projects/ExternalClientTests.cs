@@ -10,7 +10,7 @@ public class ExternalClientTests(ProjectsServer server) : IClassFixture<Projects
     [Fact]
     public async Task A_node_client_loading_the_proto_files_registers_plans_completes_and_reads_history()
     {
-        var root = RepositoryRoot();
+        var root = Repository.Root();
         var script = Path.Combine(root, "tests", "node-client", "projects-client.mjs");
         Assert.True(Directory.Exists(Path.Combine(root, "node_modules", "@grpc")), "run `npm ci` first (scripts/test.sh does)");
         var start = new ProcessStartInfo("node", [script, new Uri(server.Address).Authority, TestTokens.Admin])
@@ -28,12 +28,5 @@ public class ExternalClientTests(ProjectsServer server) : IClassFixture<Projects
             result.GetProperty("events").EnumerateArray().Select(e => e.GetString()));
         Assert.Equal("2026-01-15", result.GetProperty("completedOn").GetString());
         Assert.Equal("INVALID_ARGUMENT", result.GetProperty("invalid").GetString());
-    }
-
-    internal static string RepositoryRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Regeneration.sln"))) dir = dir.Parent;
-        return dir?.FullName ?? throw new InvalidOperationException("Regeneration.sln not found above the test binaries");
     }
 }

@@ -17,7 +17,6 @@ using Regeneration.Gateway;
 using Regeneration.Kpi.V1;
 using Regeneration.Projects.V1;
 using Regeneration.Tests.Infrastructure;
-using Regeneration.Tests.Projects;
 using Xunit.Abstractions;
 using static Regeneration.Tests.Infrastructure.Requests;
 
@@ -124,7 +123,7 @@ public class SoakTests(ITestOutputHelper output)
         }).ToList();
         var report = Report(table, windowLength, seconds);
         output.WriteLine(report);
-        var file = Path.Combine(ExternalClientTests.RepositoryRoot(), "artifacts", "reliability", "soak.md");
+        var file = Path.Combine(Repository.Root(), "artifacts", "reliability", "soak.md");
         Directory.CreateDirectory(Path.GetDirectoryName(file)!);
         await File.WriteAllTextAsync(file, report);
 
