@@ -7,12 +7,12 @@ namespace Regeneration.Benchmarks;
 
 public sealed class Memory
 {
-    readonly Dictionary<string, ServiceProcess> processes;
+    readonly IReadOnlyDictionary<string, ServiceProcess> processes;
     readonly Dictionary<string, long> peaks = [];
     readonly List<(string Mark, Dictionary<string, long> Rss)> marks = [];
     readonly Timer timer;
 
-    public Memory(Dictionary<string, ServiceProcess> processes)
+    public Memory(IReadOnlyDictionary<string, ServiceProcess> processes)
     {
         this.processes = processes;
         timer = new Timer(_ => Sample(), null, TimeSpan.Zero, TimeSpan.FromMilliseconds(250));

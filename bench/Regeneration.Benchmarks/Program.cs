@@ -33,16 +33,9 @@ Environment.SetEnvironmentVariable("REGENERATION_POSTGRES_DURABLE", "1");
 Console.WriteLine($"Regeneration benchmarks — {Environment.ProcessorCount} cores, {seconds} s per measurement, {workers} workers, PostgreSQL: {PostgresServer.Mode}");
 var database = await PostgresServer.CreateDatabaseAsync();
 var db = $"ConnectionStrings:Postgres={database}";
-using var projects = ServiceProcess.Start("Projects", db);
-await projects.WaitUntilHealthy();
-using var budget = ServiceProcess.Start("Budget", db, $"Services:Projects={projects.Address}");
-using var kpi = ServiceProcess.Start("Kpi", db, $"Services:Projects={projects.Address}", $"Services:Budget={budget.Address}");
-await budget.WaitUntilHealthy();
-await kpi.WaitUntilHealthy();
-using var gateway = ServiceProcess.Start("Gateway", $"Services:Projects={projects.Address}", $"Services:Budget={budget.Address}",
-    $"Services:Kpi={kpi.Address}");
-await gateway.WaitUntilHealthy();
-var memory = new Memory(new() { ["projects"] = projects, ["budget"] = budget, ["kpi"] = kpi, ["gateway"] = gateway });
+using var system = await SystemProcesses.StartAsync(database);
+var (projects, budget, kpi, gateway) = (system.Projects, system.Budget, system.Kpi, system.Gateway);
+var memory = new Memory(system.All);
 
 using var projectsChannel = GrpcChannel.ForAddress(projects.Address);
 using var budgetChannel = GrpcChannel.ForAddress(budget.Address);

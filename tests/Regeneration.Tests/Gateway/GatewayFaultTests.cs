@@ -6,6 +6,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Regeneration.Gateway;
 using Regeneration.Tests.Infrastructure;
+using static Regeneration.Tests.Infrastructure.GatewayProbes;
 
 namespace Regeneration.Tests.Gateway;
 
@@ -59,18 +60,6 @@ public class GatewayFaultTests(FaultyGatewayServers servers) : IClassFixture<Fau
         var recovered = await WholeRollup(executive);
         Assert.Empty(recovered.Missing);
         Assert.NotNull(recovered.Budget);
-    }
-
-    /// <summary>Polls (bounded) until no part is missing: breakers left open by an earlier failure close by themselves.</summary>
-    static async Task<KpiRollupDto> WholeRollup(HttpClient executive)
-    {
-        KpiRollupDto? rollup = null;
-        for (var attempt = 0; attempt < 50 && rollup is not { Missing.Count: 0 }; attempt++)
-        {
-            if (attempt > 0) await Task.Delay(200);
-            rollup = await executive.GetFromJsonAsync<KpiRollupDto>("/api/v1/kpis", Json);
-        }
-        return rollup!;
     }
 
     [Fact]

@@ -13,6 +13,7 @@ using Regeneration.Gateway;
 using Regeneration.Kpi.V1;
 using Regeneration.Projects.V1;
 using Regeneration.Tests.Infrastructure;
+using static Regeneration.Tests.Infrastructure.GatewayProbes;
 using static Regeneration.Tests.Infrastructure.Requests;
 
 namespace Regeneration.Tests.Reliability;
@@ -252,26 +253,6 @@ public class DependencyFaultTests(ProxiedGatewayServers servers) : IClassFixture
     {
         for (var attempt = 0; attempt < 40 && !condition(); attempt++) await Task.Delay(50);
         Assert.True(condition(), failure);
-    }
-
-    static async Task<string?> Breaker(HttpClient anonymous, string service)
-    {
-        // 200 when every breaker is closed, 503 otherwise; the body lists them either way.
-        var ready = await (await anonymous.GetAsync("/readyz")).Content.ReadFromJsonAsync<JsonElement>(Json);
-        return ready.GetProperty("services").EnumerateArray().Single(s => s.GetProperty("service").GetString() == service)
-            .GetProperty("breaker").GetString();
-    }
-
-    /// <summary>Polls (bounded) until no part is missing: breakers left open by an earlier failure close by themselves.</summary>
-    static async Task<KpiRollupDto> WholeRollup(HttpClient executive)
-    {
-        KpiRollupDto? rollup = null;
-        for (var attempt = 0; attempt < 50 && rollup is not { Missing.Count: 0 }; attempt++)
-        {
-            if (attempt > 0) await Task.Delay(200);
-            rollup = await executive.GetFromJsonAsync<KpiRollupDto>("/api/v1/kpis", Json);
-        }
-        return rollup!;
     }
 
     /// <summary>HTTP calls in flight from this process to one port (the http.client.active_requests instrument).</summary>

@@ -41,17 +41,9 @@ public class SoakTests(ITestOutputHelper output)
         var windows = (int)Math.Round(seconds / windowLength.TotalSeconds);
 
         var database = await PostgresServer.CreateDatabaseAsync();
-        var db = $"ConnectionStrings:Postgres={database}";
-        using var projects = ServiceProcess.Start("Projects", db);
-        await projects.WaitUntilHealthy();
-        using var budget = ServiceProcess.Start("Budget", db, $"Services:Projects={projects.Address}");
-        using var kpi = ServiceProcess.Start("Kpi", db, $"Services:Projects={projects.Address}", $"Services:Budget={budget.Address}");
-        await budget.WaitUntilHealthy();
-        await kpi.WaitUntilHealthy();
-        using var gateway = ServiceProcess.Start("Gateway", $"Services:Projects={projects.Address}", $"Services:Budget={budget.Address}",
-            $"Services:Kpi={kpi.Address}");
-        await gateway.WaitUntilHealthy();
-        var processes = new Dictionary<string, ServiceProcess> { ["projects"] = projects, ["budget"] = budget, ["kpi"] = kpi, ["gateway"] = gateway };
+        using var system = await SystemProcesses.StartAsync(database);
+        var (projects, budget, kpi, gateway) = (system.Projects, system.Budget, system.Kpi, system.Gateway);
+        var processes = system.All;
 
         // The demo portfolio, and one project with one milestone per project manager of the soak.
         using var p = GrpcChannel.ForAddress(projects.Address);
