@@ -30,6 +30,15 @@ public class GatewayServers : IAsyncLifetime
         system = new SystemServers { Proxied = Proxied };
         await system.InitializeAsync();
         await DemoPortfolio.SeedAsync(system.ProjectsClient, system.BudgetClient, system.KpiClient);
+        // The KPI service follows the other two through their change feeds: wait (bounded) until it has
+        // every project, so that no test starts from a rollup that is still catching up.
+        var projects = (await system.ProjectsClient.ListProjectsAsync(new() { Page = new() { PageSize = 500 } })).Projects.Count;
+        for (var attempt = 0; attempt < 150; attempt++)
+        {
+            var rollup = await system.KpiClient.GetKpiRollupAsync(new() { Refresh = true });
+            if (rollup.Projects.Count == projects && !rollup.Freshness.Stale) break;
+            await Task.Delay(200);
+        }
         gateway = await StartGateway(GatewaySettings);
         GatewayAddress = gateway.Urls.First();
     }
