@@ -48,7 +48,7 @@ public sealed record FreshnessDto(bool Stale, IReadOnlyList<FeedFreshnessDto> Fe
 public sealed record MissingPartDto(string Part, string Service, string Reason);
 public sealed record KpiRollupDto(string? Basis, DateTimeOffset? At, IReadOnlyList<ProjectKpisDto> Projects, IReadOnlyList<GroupKpisDto> ByCategory,
     IReadOnlyList<GroupKpisDto> ByDistrict, GroupKpisDto? Portfolio, PortfolioBudgetDto? Budget, FreshnessDto? Freshness,
-    IReadOnlyList<MissingPartDto> Missing);
+    IReadOnlyList<MissingPartDto> Missing, string? NextPageToken = null);
 
 public sealed record DimensionDto(string Code, string Name, string Description, string Evidence);
 public sealed record MilestoneEvidenceDto(string Id, string Name, int Weight, int Progress, string Status, string BaselineDueDate, string ForecastDate);

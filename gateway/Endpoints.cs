@@ -24,7 +24,9 @@ public static class Endpoints
             .WithDescription("`at` unset: now; a past instant: as of then; a future date: the forecast if nothing changes.");
         api.MapGet("/maturity/trend", Trend).WithTags("Maturity").WithSummary("The maturity at two instants and the change between them");
         api.MapGet("/kpis", Rollup).WithTags("KPIs").WithSummary("The KPI rollup with earned value and RAG per project, category, district and portfolio, and budget burn by source")
-            .WithDescription("Answers with what it has when a service is down: the missing parts are listed in `missing`.");
+            .WithDescription("The groups (portfolio, categories, districts) cover the whole portfolio; the projects come a page at a time " +
+                "in code order (`pageSize` 1..500, default 50; `nextPageToken` for the next page). Answers with what it has when a " +
+                "service is down: the missing parts are listed in `missing`.");
         api.MapGet("/projects", ListProjects).WithTags("Projects").WithSummary("The portfolio, filtered and paged in code order");
         api.MapGet("/projects/{projectId}", GetProject).WithTags("Projects").WithSummary("One project with its milestones (ETag: its version)")
             .WithDescription("With `asOf`, the project as it stood at that instant.").ProducesProblem(404);
@@ -58,11 +60,14 @@ public static class Endpoints
     }
 
     /// <summary>The KPI rollup and the budget burn, fetched side by side; a part whose service fails is listed as missing.</summary>
-    static async Task<IResult> Rollup(DateTimeOffset? at, bool? refresh, KpiService.KpiServiceClient kpi, BudgetService.BudgetServiceClient budget,
-        ServiceCalls calls, CancellationToken ct)
+    static async Task<IResult> Rollup(DateTimeOffset? at, bool? refresh, int? pageSize, string? pageToken, KpiService.KpiServiceClient kpi,
+        BudgetService.BudgetServiceClient budget, ServiceCalls calls, CancellationToken ct)
     {
-        var rollupCall = Part(Downstream.Kpi, "kpis", () => calls.Run(Downstream.Kpi,
-            o => kpi.GetKpiRollupAsync(new GetKpiRollupRequest { At = Instant(at), Refresh = refresh ?? false }, o).ResponseAsync, ct));
+        var request = new GetKpiRollupRequest
+        {
+            At = Instant(at), Refresh = refresh ?? false, Page = new PageRequest { PageSize = pageSize ?? 0, PageToken = pageToken ?? "" },
+        };
+        var rollupCall = Part(Downstream.Kpi, "kpis", () => calls.Run(Downstream.Kpi, o => kpi.GetKpiRollupAsync(request, o).ResponseAsync, ct));
         var budgetCall = Part(Downstream.Budget, "budget", () => calls.Run(Downstream.Budget,
             o => budget.GetPortfolioBudgetAsync(new GetPortfolioBudgetRequest(), o).ResponseAsync, ct));
         var (rollup, rollupMissing) = await rollupCall;
@@ -74,7 +79,8 @@ public static class Endpoints
             rollup is null ? [] : [.. rollup.Projects.Select(p => p.Dto())],
             rollup is null ? [] : [.. rollup.ByCategory.Select(g => g.Dto())],
             rollup is null ? [] : [.. rollup.ByDistrict.Select(g => g.Dto())],
-            rollup?.Portfolio.Dto(), burn?.Dto(), rollup?.Freshness.Dto(), missing));
+            rollup?.Portfolio.Dto(), burn?.Dto(), rollup?.Freshness.Dto(), missing,
+            rollup?.NextPageToken is { Length: > 0 } next ? next : null));
     }
 
     static async Task<(T?, MissingPartDto?)> Part<T>(string service, string part, Func<Task<T>> call) where T : class

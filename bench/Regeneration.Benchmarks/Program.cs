@@ -103,7 +103,7 @@ foreach (var count in projectCounts)
     loaded = count;
 
     // The KPI service follows both change feeds; wait until its rollup has every project.
-    for (var waited = 0; (await kpiClient.GetKpiRollupAsync(new GetKpiRollupRequest())).Projects.Count < loaded && waited < 600; waited++)
+    for (var waited = 0; (await kpiClient.GetKpiRollupAsync(new GetKpiRollupRequest())).Portfolio.ProjectCount < loaded + workers && waited < 600; waited++)
         await Task.Delay(1000);
     var body = await http.GetByteArrayAsync("/api/v1/kpis");
     await using var staticServer = await StaticJson(body);

@@ -95,10 +95,32 @@ public sealed class KpiGrpcService(
             ByDistrict = { inputs.GroupBy(p => p.District).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => ProtoMapping.Group(g.Key, [.. g], date)) },
             Portfolio = ProtoMapping.Group("portfolio", inputs, date),
         };
-        var response = key is null ? Compute() : (await cache.Rollups.Get($"{key}/{date}", () => Task.FromResult(Compute()))).Clone();
-        response.At = Timestamp.FromDateTimeOffset(at);
-        response.Freshness = await sync.Freshness(call.CancellationToken);
+        var whole = key is null ? Compute() : await cache.Rollups.Get($"{key}/{date}", () => Task.FromResult(Compute()));
+        // A page of the (kept, shared, never changed) answer: the groups whole, the projects after the token.
+        var size = Paging.Size(r.Page);
+        var after = Paging.After(r.Page);
+        var first = after is null ? 0 : FirstAfter(whole.Projects, after);
+        var response = new GetKpiRollupResponse
+        {
+            Basis = whole.Basis, ByCategory = { whole.ByCategory }, ByDistrict = { whole.ByDistrict }, Portfolio = whole.Portfolio,
+            Projects = { whole.Projects.Skip(first).Take(size) },
+            At = Timestamp.FromDateTimeOffset(at),
+            Freshness = await sync.Freshness(call.CancellationToken),
+        };
+        if (first + size < whole.Projects.Count) response.NextPageToken = Paging.Token(whole.Projects[first + size - 1].Code);
         return response;
+    }
+
+    /// <summary>The index of the first project whose code sorts after <paramref name="code"/> (the list is in code order).</summary>
+    static int FirstAfter(IList<ProjectKpis> projects, string code)
+    {
+        int low = 0, high = projects.Count;
+        while (low < high)
+        {
+            var middle = (low + high) / 2;
+            if (string.CompareOrdinal(projects[middle].Code, code) <= 0) low = middle + 1; else high = middle;
+        }
+        return low;
     }
 
     public override async Task<GetMaturityResponse> GetMaturity(GetMaturityRequest r, ServerCallContext call)

@@ -62,6 +62,11 @@ sealed class RecordMeasurementValidator : AbstractValidator<RecordMeasurementReq
     }
 }
 
+sealed class GetKpiRollupValidator : AbstractValidator<GetKpiRollupRequest>
+{
+    public GetKpiRollupValidator() => RuleFor(x => x.Page).SetValidator(new PageRequestValidator());
+}
+
 sealed class GetProjectKpisValidator : AbstractValidator<GetProjectKpisRequest>
 {
     public GetProjectKpisValidator() => RuleFor(x => x.ProjectId).Uuid();

@@ -14,7 +14,7 @@ public sealed class ProjectsGrpcService(CommandRunner commands, IDocumentStore s
     : ProjectService.ProjectServiceBase
 {
     const string Resource = "project", Area = "projects";
-    const int DefaultPageSize = 50, ImportParallelism = 4;
+    const int ImportParallelism = 4;
 
     public override async Task<RegisterProjectResponse> RegisterProject(RegisterProjectRequest r, ServerCallContext call)
     {
@@ -139,15 +139,11 @@ public sealed class ProjectsGrpcService(CommandRunner commands, IDocumentStore s
         if (r.Owner.Length > 0) query = query.Where(p => p.Owner == r.Owner);
         var total = await query.CountAsync(call.CancellationToken);
 
-        var size = r.Page?.PageSize is > 0 and var n ? n : DefaultPageSize;
-        if (r.Page?.PageToken is { Length: > 0 } token)
-        {
-            var after = DecodePageToken(token);
-            query = query.Where(p => p.Code.CompareTo(after) > 0);
-        }
+        var size = Paging.Size(r.Page);
+        if (Paging.After(r.Page) is { } after) query = query.Where(p => p.Code.CompareTo(after) > 0);
         var page = await query.OrderBy(p => p.Code).Take(size + 1).ToListAsync(call.CancellationToken);
         var response = new ListProjectsResponse { TotalSize = total, Projects = { page.Take(size).Select(p => p.ToProto()) } };
-        if (page.Count > size) response.NextPageToken = Convert.ToBase64String(Encoding.UTF8.GetBytes(page[size - 1].Code));
+        if (page.Count > size) response.NextPageToken = Paging.Token(page[size - 1].Code);
         return response;
     }
 
@@ -194,10 +190,4 @@ public sealed class ProjectsGrpcService(CommandRunner commands, IDocumentStore s
 
     static CommandEnvelope Envelope(string requestId, long? expectedVersion, Google.Protobuf.IMessage request, ServerCallContext call) =>
         new(requestId, expectedVersion, RequestContext.From(call), request);
-
-    static string DecodePageToken(string token)
-    {
-        try { return Encoding.UTF8.GetString(Convert.FromBase64String(token)); }
-        catch (FormatException) { throw new InvalidRequestException("page.page_token", "is not a token this service issued"); }
-    }
 }

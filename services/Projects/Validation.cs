@@ -163,8 +163,7 @@ sealed class ListProjectsValidator : AbstractValidator<ListProjectsRequest>
 {
     public ListProjectsValidator()
     {
-        RuleFor(x => x.Page.PageSize).InclusiveBetween(0, 500).When(x => x.Page is not null).OverridePropertyName("page.page_size");
-        RuleFor(x => x.Page.PageToken).MaximumLength(64).When(x => x.Page is not null).OverridePropertyName("page.page_token");
+        RuleFor(x => x.Page).SetValidator(new PageRequestValidator());
         RuleFor(x => x.Status).Must(s => Enum.IsDefined(s)).WithMessage("is not a known status");
         RuleFor(x => x.Category).Must(c => Enum.IsDefined(c)).WithMessage("is not a known category");
         RuleFor(x => x.District).MaximumLength(Limits.District);

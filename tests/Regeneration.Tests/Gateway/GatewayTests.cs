@@ -75,6 +75,14 @@ public class GatewayTests(GatewayServers servers) : IClassFixture<GatewayServers
         Assert.Contains(rollup.Projects, p => p.EarnedValue.Rag is "GREEN" or "AMBER" or "RED");
         Assert.NotNull(rollup.Budget);
         Assert.Contains(rollup.Budget.BySource, s => s.Source == "NATIONAL" && s.Amounts.Spent > 0);
+        Assert.Null(rollup.NextPageToken);
+
+        // A page at a time: the projects continue where the page before ended; the groups stay whole.
+        var first = await Read<KpiRollupDto>(await executive.GetAsync("/api/v1/kpis?pageSize=10"));
+        var second = await Read<KpiRollupDto>(await executive.GetAsync($"/api/v1/kpis?pageSize=10&pageToken={Uri.EscapeDataString(first.NextPageToken!)}"));
+        Assert.Equal(rollup.Projects.Select(p => p.Code), first.Projects.Concat(second.Projects).Select(p => p.Code));
+        Assert.Null(second.NextPageToken);
+        Assert.Equal(rollup.Portfolio.ProjectCount, second.Portfolio!.ProjectCount);
     }
 
     [Fact]

@@ -241,4 +241,35 @@ public class KpiServiceTests(SystemServers servers) : IClassFixture<SystemServer
         Assert.Contains(projectId, d.Contributions.Select(c => c.ProjectId));
         return d.Contributions.Single(c => c.ProjectId == projectId);
     }
+
+    [Fact]
+    public async Task The_rollup_pages_its_projects_in_code_order_and_keeps_the_groups_whole()
+    {
+        for (var i = 0; i < 5; i++) await RegisterActive(projects);
+        var whole = await kpi.GetKpiRollupAsync(new GetKpiRollupRequest { Refresh = true, Page = new() { PageSize = 500 } });
+        Assert.True(whole.Projects.Count >= 5);
+        Assert.Empty(whole.NextPageToken);
+
+        var paged = new List<ProjectKpis>();
+        var token = "";
+        do
+        {
+            var page = await kpi.GetKpiRollupAsync(new GetKpiRollupRequest { Page = new() { PageSize = 2, PageToken = token } });
+            Assert.True(page.Projects.Count <= 2);
+            Assert.Equal(whole.Portfolio, page.Portfolio);
+            Assert.Equal(whole.ByCategory, page.ByCategory);
+            Assert.Equal(whole.ByDistrict, page.ByDistrict);
+            paged.AddRange(page.Projects);
+            token = page.NextPageToken;
+        } while (token.Length > 0);
+
+        Assert.Equal(whole.Projects, paged);
+        Assert.Equal(whole.Portfolio.ProjectCount, paged.Count);
+        Assert.Equal(paged.Select(p => p.Code).Order(StringComparer.Ordinal), paged.Select(p => p.Code));
+
+        var badToken = await Assert.ThrowsAsync<RpcException>(() => kpi.GetKpiRollupAsync(new GetKpiRollupRequest { Page = new() { PageToken = "%%%" } }).ResponseAsync);
+        var tooBig = await Assert.ThrowsAsync<RpcException>(() => kpi.GetKpiRollupAsync(new GetKpiRollupRequest { Page = new() { PageSize = 501 } }).ResponseAsync);
+        Assert.Equal(["page.page_token"], badToken.ViolatedFields());
+        Assert.Equal(["page.page_size"], tooBig.ViolatedFields());
+    }
 }
