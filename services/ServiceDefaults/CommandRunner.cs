@@ -44,7 +44,7 @@ public sealed class CommandRunner(IDocumentStore store, TimeProvider time)
     /// <param name="precheck">Reads that must hold before deciding (e.g. a unique code), inside the same session.</param>
     public Task<CommandResult> Start<TAggregate>(CommandEnvelope command, Guid streamId,
         Func<IQuerySession, Task> precheck, Func<Decision> decide) where TAggregate : class =>
-        Run(command, streamId, async (session, _) =>
+        Run(command, streamId, lookFirst: true, async (session, _) =>
         {
             await precheck(session);
             var decision = decide();
@@ -61,7 +61,7 @@ public sealed class CommandRunner(IDocumentStore store, TimeProvider time)
     /// <summary>Appends the decided events to a stream that may not exist yet (the decider gets null).</summary>
     public Task<CommandResult> Write<TAggregate>(CommandEnvelope command, Guid streamId,
         Func<TAggregate?, Decision> decide) where TAggregate : class =>
-        Run(command, streamId, async (session, receiptId) =>
+        Run(command, streamId, lookFirst: false, async (session, receiptId) =>
         {
             var stream = command.ExpectedVersion is { } expected
                 ? await session.Events.FetchForWriting<TAggregate>(streamId, expected)
@@ -74,9 +74,13 @@ public sealed class CommandRunner(IDocumentStore store, TimeProvider time)
             return (decision, (stream.StartingVersion ?? 0) + decision.Events.Count, null);
         });
 
+    /// <param name="lookFirst">Look the receipt up before anything else. A new stream needs it (its id is new on
+    /// every copy of the request, so nothing else would stop a repeat); an existing stream does not: its writer
+    /// looks under the stream's lock, or its expected version catches a repeat, which saves a round trip on the
+    /// hot path (milestone updates).</param>
     /// <param name="write">Decides and appends; or returns the receipt of an earlier copy of the request found
     /// under the stream's lock, and writes nothing.</param>
-    async Task<CommandResult> Run(CommandEnvelope command, Guid streamId,
+    async Task<CommandResult> Run(CommandEnvelope command, Guid streamId, bool lookFirst,
         Func<IDocumentSession, string, Task<(Decision? Decision, long Version, CommandReceipt? Earlier)>> write)
     {
         var hash = Hash(command.Request);
@@ -89,8 +93,7 @@ public sealed class CommandRunner(IDocumentStore store, TimeProvider time)
             try
             {
                 await using var session = store.LightweightSession();
-                var earlier = await session.LoadAsync<CommandReceipt>(receiptId);
-                if (earlier is not null) return Replay(earlier, hash);
+                if (lookFirst && await session.LoadAsync<CommandReceipt>(receiptId) is { } earlier) return Replay(earlier, hash);
 
                 session.CorrelationId = command.Context.CorrelationId;
                 session.CausationId = command.RequestId;
