@@ -1,5 +1,9 @@
 // A synthetic national portfolio: projects spread over categories, districts and statuses, each with
-// ten milestones at various stages, imported through the real gRPC API (ImportProjects).
+// ten milestones at various stages and three indicators with monthly measurements, imported through the
+// real gRPC API (ImportProjects, ImportIndicators).
+using Google.Protobuf.WellKnownTypes;
+using Regeneration.Common.V1;
+using Regeneration.Kpi.V1;
 using Regeneration.Projects.V1;
 
 namespace Regeneration.Benchmarks;
@@ -29,6 +33,39 @@ public static class Generator
             }
         });
         return [.. imported];
+    }
+
+    /// <summary>Each project's indicators: 3 targets and 26 monthly measurements (about 80 events a project).</summary>
+    public static async Task ImportIndicators(KpiService.KpiServiceClient client, IReadOnlyList<Imported> projects)
+    {
+        await Parallel.ForEachAsync(projects.Chunk(Batch), new ParallelOptions { MaxDegreeOfParallelism = Callers }, async (batch, ct) =>
+        {
+            var request = new ImportIndicatorsRequest();
+            foreach (var p in batch) request.Projects.Add(Indicators(p));
+            var response = await client.ImportIndicatorsAsync(request, cancellationToken: ct);
+            if (response.Results.FirstOrDefault(r => r.OutcomeCase != ImportResult.OutcomeOneofCase.Result) is { } failed)
+                throw new InvalidOperationException($"{failed.RequestId}: {failed.Failure.Code} {failed.Failure.Message}");
+        });
+    }
+
+    public const int Targets = 3, MeasurementsPerTarget = 26;
+    static readonly string[] Percentages = ["TRA-01", "TRA-02", "ICT-02", "GOV-01", "GOV-02", "ENE-01", "DAT-01", "GOV-04", "GOV-05", "SAF-02"];
+
+    static ProjectIndicatorsImport Indicators(Imported p)
+    {
+        var item = new ProjectIndicatorsImport { RequestId = $"bench-indicators-{p.Code}", ProjectId = p.Id };
+        for (var t = 0; t < Targets; t++)
+        {
+            var code = Percentages[(p.Number + t * 3) % Percentages.Length];
+            item.Targets.Add(new ImportedTarget { IndicatorCode = code, Baseline = 10, Target = 80, TargetDate = "2027-12-31" });
+            for (var m = 0; m < MeasurementsPerTarget; m++)
+                item.Measurements.Add(new ImportedMeasurement
+                {
+                    IndicatorCode = code, Value = 10 + (p.Number % 50 + m * 2) % 70, Source = "City data platform",
+                    ObservedAt = Timestamp.FromDateTimeOffset(new DateTimeOffset(2019, 1, 28, 0, 0, 0, TimeSpan.Zero).AddMonths(m + t)),
+                });
+        }
+        return item;
     }
 
     static ProjectStatus Status(int n) => (n % 20) switch
@@ -71,5 +108,5 @@ public static class Generator
     }
 
     static readonly string[] Dimensions =
-        ["safety-resilience", "mobility", "digital-platform", "privacy-governance", "environment-energy", "citizen-services", "vision-roadmap"];
+        ["safety-resilience", "mobility", "digital-platform", "privacy-data", "urban-resources", "citizen-centricity", "vision-roadmap"];
 }

@@ -17,6 +17,7 @@ public sealed class KpiGrpcService(
     : KpiService.KpiServiceBase
 {
     const string Area = "kpi";
+    const int ImportParallelism = 4;
 
     public override async Task<ListIndicatorsResponse> ListIndicators(ListIndicatorsRequest r, ServerCallContext call)
     {
@@ -69,6 +70,43 @@ public sealed class KpiGrpcService(
         var command = new RecordMeasurement(Guid.CreateVersion7(), indicator.Code, r.Value, r.ObservedAt.ToDateTimeOffset(), r.Source);
         return new() { Result = await Write(r.RequestId, projectId, r.HasExpectedVersion ? r.ExpectedVersion : null, r, call,
             s => new Decision(IndicatorsDecider.RecordMeasurement(projectId, s, indicator, command, time.GetUtcNow()), command.MeasurementId.ToString())) };
+    }
+
+    public override async Task<ImportIndicatorsResponse> ImportIndicators(ImportIndicatorsRequest r, ServerCallContext call)
+    {
+        var caller = Caller.From(call);
+        caller.EnsureCanWrite(Area, projectOwner: caller.Name, managersMay: true);   // could the caller write at all?
+        IReadOnlyDictionary<string, Indicator> catalogue;
+        await using (var session = store.QuerySession()) catalogue = await Portfolio.Catalogue(session, call.CancellationToken);
+        var results = new ImportResult[r.Projects.Count];
+        // Each project is its own command (its own request_id, receipt and transaction), a few at a time.
+        await Parallel.ForEachAsync(Enumerable.Range(0, r.Projects.Count),
+            new ParallelOptions { MaxDegreeOfParallelism = ImportParallelism, CancellationToken = call.CancellationToken },
+            async (i, _) =>
+            {
+                var item = r.Projects[i];
+                var result = new ImportResult { RequestId = item.RequestId };
+                try { result.Result = await Import(item, caller, catalogue, call); }
+                catch (Exception e) when (ErrorInterceptor.ToStatus(e) is { } status)
+                {
+                    result.Failure = new ImportFailure { Code = status.Code, Message = status.Message, Details = { status.Details } };
+                }
+                results[i] = result;
+            });
+        return new ImportIndicatorsResponse { Results = { results } };
+    }
+
+    async Task<CommandResult> Import(ProjectIndicatorsImport item, Caller caller, IReadOnlyDictionary<string, Indicator> catalogue, ServerCallContext call)
+    {
+        var project = await Upstream.Call("projects", () => projects.GetProjectAsync(new GetProjectRequest { ProjectId = item.ProjectId },
+            deadline: Upstream.NewDeadline(), cancellationToken: call.CancellationToken).ResponseAsync, ("project", item.ProjectId));
+        caller.EnsureCanWrite(Area, projectOwner: project.Project.Owner, managersMay: true);
+        var projectId = Guid.Parse(item.ProjectId);
+        List<SetTarget> targets = [.. item.Targets.Select(t => new SetTarget(t.IndicatorCode, t.Baseline, t.Target, Date(t.TargetDate)))];
+        List<RecordMeasurement> measurements = [.. item.Measurements.Select(m =>
+            new RecordMeasurement(Guid.CreateVersion7(), m.IndicatorCode, m.Value, m.ObservedAt.ToDateTimeOffset(), m.Source))];
+        return await Write(item.RequestId, projectId, null, item, call,
+            state => IndicatorsDecider.Import(projectId, state, catalogue, targets, measurements, time.GetUtcNow()));
     }
 
     public override async Task<GetProjectKpisResponse> GetProjectKpis(GetProjectKpisRequest r, ServerCallContext call)

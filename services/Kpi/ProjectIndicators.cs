@@ -60,6 +60,49 @@ public static class IndicatorsDecider
         return [new MeasurementRecorded(c.MeasurementId, indicator.Code, c.Value, c.ObservedAt, c.Source)];
     }
 
+    /// <summary>An import: the targets, then the measurements, each decided as SetTarget and RecordMeasurement
+    /// would decide it, on the state the ones before it made. A violation names its item ("targets[2].target").</summary>
+    public static object[] Import(Guid projectId, ProjectIndicators? state, IReadOnlyDictionary<string, Indicator> catalogue,
+        IReadOnlyList<SetTarget> targets, IReadOnlyList<RecordMeasurement> measurements, DateTimeOffset now)
+    {
+        var events = new List<object>();
+        void Decide(string item, Func<object[]> decide)
+        {
+            object[] decided;
+            try { decided = decide(); }
+            catch (InvalidRequestException e)
+            {
+                throw new InvalidRequestException([.. e.Violations.Select(v => new FieldViolation($"{item}.{v.Field}", v.Description))]);
+            }
+            foreach (var e in decided)
+            {
+                events.Add(e);
+                state = Evolve(state, e);
+            }
+        }
+        Indicator Known(string code) => catalogue.GetValueOrDefault(code) ?? throw new NotFoundException("indicator", code);
+        for (var i = 0; i < targets.Count; i++)
+        {
+            var target = targets[i];
+            Decide($"targets[{i}]", () => SetTarget(projectId, state, Known(target.IndicatorCode), target));
+        }
+        for (var i = 0; i < measurements.Count; i++)
+        {
+            var measurement = measurements[i];
+            Decide($"measurements[{i}]", () => RecordMeasurement(projectId, state, Known(measurement.IndicatorCode), measurement, now));
+        }
+        return [.. events];
+    }
+
+    /// <summary>One event applied to the state (what Marten's snapshot does).</summary>
+    public static ProjectIndicators Evolve(ProjectIndicators? state, object e) => e switch
+    {
+        IndicatorsOpened x => ProjectIndicators.Create(x),
+        TargetSet x => state!.Apply(x),
+        MeasurementRecorded x => state!.Apply(x),
+        _ => throw new ArgumentException($"Unknown event {e.GetType().Name}", nameof(e)),
+    };
+
     static bool InRange(Indicator i, double v) => double.IsFinite(v) && v >= i.MinValue && v <= i.MaxValue;
     static string RangeMessage(Indicator i) => $"must be between {i.MinValue} and {i.MaxValue} {i.Unit}";
     static object[] Opening(Guid projectId, ProjectIndicators? state) => state is null ? [new IndicatorsOpened(projectId)] : [];

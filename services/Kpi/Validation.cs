@@ -62,6 +62,47 @@ sealed class RecordMeasurementValidator : AbstractValidator<RecordMeasurementReq
     }
 }
 
+sealed class ImportIndicatorsValidator : AbstractValidator<ImportIndicatorsRequest>
+{
+    public const int MaxProjects = 500, MaxTargets = 20, MaxMeasurements = 1000;
+
+    public ImportIndicatorsValidator()
+    {
+        RuleFor(x => x.Projects)
+            .Must(p => p.Count is >= 1 and <= MaxProjects).WithMessage($"must have 1..{MaxProjects} projects")
+            .Must(p => p.Select(i => i.RequestId).Distinct().Count() == p.Count).WithMessage("must give each project its own request_id")
+            .Must(p => p.Select(i => i.ProjectId).Distinct().Count() == p.Count).WithMessage("must name each project once");
+        RuleForEach(x => x.Projects).SetValidator(new ProjectIndicatorsImportValidator());
+    }
+}
+
+sealed class ProjectIndicatorsImportValidator : AbstractValidator<ProjectIndicatorsImport>
+{
+    public ProjectIndicatorsImportValidator()
+    {
+        RuleFor(x => x.RequestId).RequestId();
+        RuleFor(x => x.ProjectId).Uuid();
+        RuleFor(x => x.Targets).Must(t => t.Count <= ImportIndicatorsValidator.MaxTargets)
+            .WithMessage($"must have at most {ImportIndicatorsValidator.MaxTargets} targets");
+        RuleFor(x => x.Measurements).Must(m => m.Count <= ImportIndicatorsValidator.MaxMeasurements)
+            .WithMessage($"must have at most {ImportIndicatorsValidator.MaxMeasurements} measurements");
+        RuleForEach(x => x.Targets).ChildRules(t =>
+        {
+            t.RuleFor(x => x.IndicatorCode).Matches(KpiRules.CodePattern).WithMessage("must be an indicator code");
+            t.RuleFor(x => x.Baseline).Must(double.IsFinite).WithMessage("must be a finite number");
+            t.RuleFor(x => x.Target).Must(double.IsFinite).WithMessage("must be a finite number");
+            t.RuleFor(x => x.TargetDate).IsoDate();
+        });
+        RuleForEach(x => x.Measurements).ChildRules(m =>
+        {
+            m.RuleFor(x => x.IndicatorCode).Matches(KpiRules.CodePattern).WithMessage("must be an indicator code");
+            m.RuleFor(x => x.Value).Must(double.IsFinite).WithMessage("must be a finite number");
+            m.RuleFor(x => x.ObservedAt).NotNull().WithMessage("is required");
+            m.RuleFor(x => x.Source).Text(200);
+        });
+    }
+}
+
 sealed class GetKpiRollupValidator : AbstractValidator<GetKpiRollupRequest>
 {
     public GetKpiRollupValidator() => RuleFor(x => x.Page).SetValidator(new PageRequestValidator());
