@@ -21,10 +21,21 @@ public sealed record ProjectIndicators(Guid Id, IReadOnlyList<Target> Targets, I
         Targets = [.. Targets.Where(t => t.IndicatorCode != e.IndicatorCode), new Target(e.IndicatorCode, e.Baseline, e.Target, e.TargetDate)],
     };
 
-    public ProjectIndicators Apply(MeasurementRecorded e) => this with
+    /// <summary>Keeps the latest measurement of each indicator (by observation time, then id) and no other: every
+    /// figure uses only that one (the history is the stream's events, and a state as of an instant is folded from
+    /// the events up to it), so the document, and the rollup that reads every project's, stays the same size
+    /// however many measurements a project gathers.</summary>
+    public ProjectIndicators Apply(MeasurementRecorded e)
     {
-        Measurements = [.. Measurements, new Measurement(e.MeasurementId, e.IndicatorCode, e.Value, e.ObservedAt, e.Source)],
-    };
+        var current = Latest(e.IndicatorCode, DateTimeOffset.MaxValue);
+        if (current is not null && (current.ObservedAt > e.ObservedAt || (current.ObservedAt == e.ObservedAt && current.Id.CompareTo(e.MeasurementId) > 0)))
+            return this;
+        return this with
+        {
+            Measurements = [.. Measurements.Where(m => m.IndicatorCode != e.IndicatorCode),
+                new Measurement(e.MeasurementId, e.IndicatorCode, e.Value, e.ObservedAt, e.Source)],
+        };
+    }
 
     /// <summary>The latest measurement (by observation time) of an indicator observed at or before an instant.</summary>
     public Measurement? Latest(string code, DateTimeOffset at) => Measurements
