@@ -17,7 +17,6 @@ public sealed class KpiGrpcService(
     : KpiService.KpiServiceBase
 {
     const string Area = "kpi";
-    const int ImportParallelism = 4;
 
     public override async Task<ListIndicatorsResponse> ListIndicators(ListIndicatorsRequest r, ServerCallContext call)
     {
@@ -78,21 +77,7 @@ public sealed class KpiGrpcService(
         caller.EnsureCanWrite(Area, projectOwner: caller.Name, managersMay: true);   // could the caller write at all?
         IReadOnlyDictionary<string, Indicator> catalogue;
         await using (var session = store.QuerySession()) catalogue = await Portfolio.Catalogue(session, call.CancellationToken);
-        var results = new ImportResult[r.Projects.Count];
-        // Each project is its own command (its own request_id, receipt and transaction), a few at a time.
-        await Parallel.ForEachAsync(Enumerable.Range(0, r.Projects.Count),
-            new ParallelOptions { MaxDegreeOfParallelism = ImportParallelism, CancellationToken = call.CancellationToken },
-            async (i, _) =>
-            {
-                var item = r.Projects[i];
-                var result = new ImportResult { RequestId = item.RequestId };
-                try { result.Result = await Import(item, caller, catalogue, call); }
-                catch (Exception e) when (ErrorInterceptor.ToStatus(e) is { } status)
-                {
-                    result.Failure = new ImportFailure { Code = status.Code, Message = status.Message, Details = { status.Details } };
-                }
-                results[i] = result;
-            });
+        var results = await BulkImport.Run(r.Projects, item => item.RequestId, item => Import(item, caller, catalogue, call), call.CancellationToken);
         return new ImportIndicatorsResponse { Results = { results } };
     }
 

@@ -14,7 +14,6 @@ public sealed class ProjectsGrpcService(CommandRunner commands, IDocumentStore s
     : ProjectService.ProjectServiceBase
 {
     const string Resource = "project", Area = "projects";
-    const int ImportParallelism = 4;
 
     public override async Task<RegisterProjectResponse> RegisterProject(RegisterProjectRequest r, ServerCallContext call)
     {
@@ -36,21 +35,7 @@ public sealed class ProjectsGrpcService(CommandRunner commands, IDocumentStore s
     {
         var caller = Caller.From(call);
         foreach (var item in r.Projects) caller.EnsureCanWrite(Area, projectOwner: item.Project.Owner, managersMay: true);
-        var results = new ImportResult[r.Projects.Count];
-        // Each project is its own command (its own request_id, receipt and transaction), a few at a time.
-        await Parallel.ForEachAsync(Enumerable.Range(0, r.Projects.Count),
-            new ParallelOptions { MaxDegreeOfParallelism = ImportParallelism, CancellationToken = call.CancellationToken },
-            async (i, _) =>
-            {
-                var item = r.Projects[i];
-                var result = new ImportResult { RequestId = item.Project.RequestId };
-                try { result.Result = await Import(item, call); }
-                catch (Exception e) when (ErrorInterceptor.ToStatus(e) is { } status)
-                {
-                    result.Failure = new ImportFailure { Code = status.Code, Message = status.Message, Details = { status.Details } };
-                }
-                results[i] = result;
-            });
+        var results = await BulkImport.Run(r.Projects, item => item.Project.RequestId, item => Import(item, call), call.CancellationToken);
         return new ImportProjectsResponse { Results = { results } };
     }
 
