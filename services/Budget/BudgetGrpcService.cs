@@ -73,12 +73,13 @@ public sealed class BudgetGrpcService(CommandRunner commands, IDocumentStore sto
         // every PortfolioCache.ListingLifetime.
         var version = await StoreVersion.Current(store, call.CancellationToken);
         var listingEpoch = time.GetUtcNow().Ticks / PortfolioCache.ListingLifetime.Ticks;
+        // Computed once for every caller waiting on it (see Memo): not cancelled with any one of them.
         return await cache.Answers.Get($"{version}/{listingEpoch}", async () =>
         {
-            var listings = projects.All(call.CancellationToken);
+            var listings = projects.All(CancellationToken.None);
             IReadOnlyList<ProjectBudget> budgets;
             await using (var session = store.QuerySession())
-                budgets = await session.Query<ProjectBudget>().ToListAsync(call.CancellationToken);
+                budgets = await session.Query<ProjectBudget>().ToListAsync();
             return ProtoMapping.ToPortfolio(budgets, await listings);
         });
     }

@@ -205,7 +205,7 @@ public sealed class KpiGrpcService(
             return (Basis.AsOf, at.ToDateTimeOffset(), await portfolio.AsOf(at.ToDateTimeOffset(), cancellation), null);
         if (refresh) await sync.SyncAsync(cancellation);
         var key = await InputsKey(cancellation);
-        var current = await cache.Inputs.Get(key, () => portfolio.Current(cancellation));
+        var current = await cache.Inputs.Get(key, () => portfolio.Current(CancellationToken.None));   // shared: see Memo
         if (at is null) return (Basis.Current, now, current, $"{key}/current/{DateOnly.FromDateTime(now.UtcDateTime)}");
         var date = DateOnly.FromDateTime(at.ToDateTimeOffset().UtcDateTime);
         return (Basis.Forecast, at.ToDateTimeOffset(), [.. current.Select(p => Formulas.Forecast(p, date))], $"{key}/forecast/{date}");

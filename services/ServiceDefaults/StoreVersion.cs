@@ -14,17 +14,28 @@ public static class StoreVersion
     }
 }
 
-/// <summary>One computed answer per key, replaced when the key changes (e.g. the store version moved).</summary>
+/// <summary>One computed answer per key, replaced when the key changes (e.g. the store version moved). The
+/// answer for a new key is computed once, on the thread pool, however many callers ask for it at the same time
+/// (they all wait for that one computation); so the computation must not depend on any one caller's
+/// cancellation. A computation that failed is tried again by the next caller.</summary>
 public sealed class Memo<T> where T : class
 {
-    sealed record Entry(string Key, T Value);
+    sealed record Entry(string Key, Task<T> Value);
+    readonly Lock gate = new();
     Entry? entry;
 
-    public async Task<T> Get(string key, Func<Task<T>> compute)
+    public Task<T> Get(string key, Func<Task<T>> compute)
     {
-        if (Volatile.Read(ref entry) is { } e && e.Key == key) return e.Value;
-        var value = await compute();
-        Volatile.Write(ref entry, new Entry(key, value));
-        return value;
+        if (Usable(Volatile.Read(ref entry), key) is { } ready) return ready;
+        lock (gate)
+        {
+            if (Usable(entry, key) is { } raced) return raced;
+            var computing = Task.Run(compute);
+            Volatile.Write(ref entry, new Entry(key, computing));
+            return computing;
+        }
     }
+
+    static Task<T>? Usable(Entry? e, string key) =>
+        e is not null && e.Key == key && !e.Value.IsFaulted && !e.Value.IsCanceled ? e.Value : null;
 }
