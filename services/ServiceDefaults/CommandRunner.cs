@@ -12,6 +12,8 @@ using Marten;
 using JasperFx;
 using JasperFx.Events;
 using Marten.Exceptions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 using Regeneration.Common.V1;
 
@@ -148,4 +150,36 @@ public sealed class CommandRunner(IDocumentStore store, TimeProvider time)
         var name = System.Text.Encoding.UTF8.GetBytes(request.Descriptor.FullName);
         return Convert.ToHexString(SHA256.HashData([.. name, .. request.ToByteArray()]));
     }
+}
+
+/// <summary>
+/// Receipts stored before request ids were scoped to their caller were keyed by the bare request id. At start-up,
+/// each such receipt is re-keyed "{actor}/{request_id}", the actor taken from the events its command recorded (their
+/// causation id is the request id), so that a repeat of an old command is still answered from its receipt and
+/// writes nothing. Idempotent: a database without such receipts is left as it is.
+/// </summary>
+public sealed class LegacyReceiptMigration(IDocumentStore store, ILogger<LegacyReceiptMigration> logger)
+    : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var schema = store.Options.Events.DatabaseSchemaName;
+        var table = $"{store.Options.DatabaseSchemaName}.mt_doc_commandreceipt";
+        const string idPath = "{Id}";
+        await using var session = store.QuerySession();
+        await using var command = new NpgsqlCommand(
+            $"""
+            update {table} r
+               set id = e.actor || '/' || r.id,
+                   data = jsonb_set(r.data, '{idPath}', to_jsonb(e.actor || '/' || r.id))
+              from (select distinct on (causation_id) causation_id, user_name as actor
+                      from {schema}.mt_events where user_name is not null order by causation_id, seq_id) e
+             where position('/' in r.id) = 0 and e.causation_id = r.id
+               and not exists (select 1 from {table} taken where taken.id = e.actor || '/' || r.id)
+            """);
+        var moved = await session.ExecuteAsync(command, cancellationToken);
+        if (moved > 0) logger.LogInformation("Re-keyed {Count} command receipts to their callers", moved);
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -72,6 +72,7 @@ public static class ServiceHosting
         services.AddRegenerationAuthentication(builder.Configuration);
         services.AddRegenerationTelemetry(builder.Configuration, schema);
         services.AddSingleton<CommandRunner>();
+        services.AddHostedService<LegacyReceiptMigration>();   // after Marten's schema, before any service's seeding
         services.AddSingleton<ChangeFeed>();
         services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres");
         services.AddGrpcHealthChecks();

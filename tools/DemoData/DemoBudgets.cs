@@ -36,7 +36,7 @@ static class DemoBudgets
 
     public sealed record MilestoneWork(string DueDate, int Weight, int Progress, string? CompletedOn);
 
-    public sealed class Counts { public int Written, Replayed, Refused; }
+    public sealed class Counts { public int Written, Replayed, Refused, Skipped; }
 
     public static async Task SeedAsync(BudgetService.BudgetServiceClient budget, string code, string projectId,
         int startYear, int endYear, bool committed, IReadOnlyList<MilestoneWork> milestones, Counts counts, CallOptions options)

@@ -32,4 +32,5 @@ var summary = await DemoPortfolio.SeedAsync(new ProjectService.ProjectServiceCli
     kpi is null ? null : new KpiService.KpiServiceClient(kpi));
 Console.WriteLine($"Demo portfolio: {summary.Projects} projects, {summary.Milestones} milestones; " +
                   $"{summary.Written} commands written, {summary.Replayed} already there, " +
-                  $"{summary.Refused} over-commitments refused as designed.");
+                  $"{summary.Refused} over-commitments refused as designed" +
+                  (summary.Skipped > 0 ? $"; {summary.Skipped} projects left as an earlier loader wrote them." : "."));
