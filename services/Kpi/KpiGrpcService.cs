@@ -83,10 +83,7 @@ public sealed class KpiGrpcService(
 
     async Task<CommandResult> Import(ProjectIndicatorsImport item, Caller caller, IReadOnlyDictionary<string, Indicator> catalogue, ServerCallContext call)
     {
-        var project = await Upstream.Call("projects", () => projects.GetProjectAsync(new GetProjectRequest { ProjectId = item.ProjectId },
-            deadline: Upstream.NewDeadline(), cancellationToken: call.CancellationToken).ResponseAsync, ("project", item.ProjectId));
-        caller.EnsureCanWrite(Area, projectOwner: project.Project.Owner, managersMay: true);
-        var projectId = Guid.Parse(item.ProjectId);
+        var projectId = await EnsureCanChange(item.ProjectId, caller, call);
         List<SetTarget> targets = [.. item.Targets.Select(t => new SetTarget(t.IndicatorCode, t.Baseline, t.Target, Date(t.TargetDate)))];
         List<RecordMeasurement> measurements = [.. item.Measurements.Select(m =>
             new RecordMeasurement(Guid.CreateVersion7(), m.IndicatorCode, m.Value, m.ObservedAt.ToDateTimeOffset(), m.Source))];
@@ -227,13 +224,20 @@ public sealed class KpiGrpcService(
     {
         var caller = Caller.From(call);
         caller.EnsureCanWrite(Area, projectOwner: caller.Name, managersMay: true);   // could the caller write at all?
-        var project = await Upstream.Call("projects", () => projects.GetProjectAsync(new GetProjectRequest { ProjectId = projectId },
-            deadline: Upstream.NewDeadline(), cancellationToken: call.CancellationToken).ResponseAsync, ("project", projectId));
-        caller.EnsureCanWrite(Area, projectOwner: project.Project.Owner, managersMay: true);
+        var id = await EnsureCanChange(projectId, caller, call);
         await using var session = store.QuerySession();
         var indicator = await session.Query<Indicator>().FirstOrDefaultAsync(i => i.Code == indicatorCode, call.CancellationToken)
             ?? throw new NotFoundException("indicator", indicatorCode);
-        return (Guid.Parse(projectId), indicator);
+        return (id, indicator);
+    }
+
+    /// <summary>The project exists (the Projects service says so) and the caller may change it: its owner, if a project manager.</summary>
+    async Task<Guid> EnsureCanChange(string projectId, Caller caller, ServerCallContext call)
+    {
+        var project = await Upstream.Call("projects", () => projects.GetProjectAsync(new GetProjectRequest { ProjectId = projectId },
+            deadline: Upstream.NewDeadline(), cancellationToken: call.CancellationToken).ResponseAsync, ("project", projectId));
+        caller.EnsureCanWrite(Area, projectOwner: project.Project.Owner, managersMay: true);
+        return Guid.Parse(projectId);
     }
 
     Task<CommandResult> Write(string requestId, Guid projectId, long? expectedVersion, Google.Protobuf.IMessage request,

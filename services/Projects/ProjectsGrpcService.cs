@@ -18,17 +18,19 @@ public sealed class ProjectsGrpcService(CommandRunner commands, IDocumentStore s
     public override async Task<RegisterProjectResponse> RegisterProject(RegisterProjectRequest r, ServerCallContext call)
     {
         Caller.From(call).EnsureCanWrite(Area, projectOwner: r.Owner, managersMay: true);
-        var id = Guid.CreateVersion7();
-        var command = new RegisterProject(id, r.Code, r.Name, r.Description, r.District, (ProjectCategory)r.Category,
-            r.Owner, Date(r.PlannedStart), Date(r.PlannedEnd), r.Contributions.ToDomain());
-        var result = await commands.Start<Project>(Envelope(r.RequestId, null, r, call), id,
-            async session =>
-            {
-                if (await session.Query<Project>().AnyAsync(p => p.Code == r.Code))
-                    throw new AlreadyExistsException(Resource, r.Code, $"Project code '{r.Code}' is already registered");
-            },
-            () => ProjectDecider.Register(command));
+        var command = Registration(r);
+        var result = await commands.Start<Project>(Envelope(r.RequestId, null, r, call), command.ProjectId,
+            session => EnsureCodeIsFree(session, r.Code), () => ProjectDecider.Register(command));
         return new RegisterProjectResponse { Result = result };
+    }
+
+    static RegisterProject Registration(RegisterProjectRequest r) => new(Guid.CreateVersion7(), r.Code, r.Name, r.Description,
+        r.District, (ProjectCategory)r.Category, r.Owner, Date(r.PlannedStart), Date(r.PlannedEnd), r.Contributions.ToDomain());
+
+    static async Task EnsureCodeIsFree(IQuerySession session, string code)
+    {
+        if (await session.Query<Project>().AnyAsync(p => p.Code == code))
+            throw new AlreadyExistsException(Resource, code, $"Project code '{code}' is already registered");
     }
 
     public override async Task<ImportProjectsResponse> ImportProjects(ImportProjectsRequest r, ServerCallContext call)
@@ -41,21 +43,12 @@ public sealed class ProjectsGrpcService(CommandRunner commands, IDocumentStore s
 
     Task<CommandResult> Import(ImportedProject item, ServerCallContext call)
     {
-        var p = item.Project;
-        var id = Guid.CreateVersion7();
-        var command = new ImportProject(
-            new RegisterProject(id, p.Code, p.Name, p.Description, p.District, (ProjectCategory)p.Category, p.Owner,
-                Date(p.PlannedStart), Date(p.PlannedEnd), p.Contributions.ToDomain()),
+        var command = new ImportProject(Registration(item.Project),
             item.Status == Regeneration.Projects.V1.ProjectStatus.Unspecified ? ProjectStatus.Planned : (ProjectStatus)item.Status,
             [.. item.Milestones.Select(m => new ImportMilestone(Guid.CreateVersion7(), m.Name, m.Weight, Date(m.DueDate), m.Progress,
                 OptionalDate(m.ForecastDate), OptionalDate(m.CompletedOn)))]);
-        return commands.Start<Project>(Envelope(p.RequestId, null, item, call), id,
-            async session =>
-            {
-                if (await session.Query<Project>().AnyAsync(x => x.Code == p.Code))
-                    throw new AlreadyExistsException(Resource, p.Code, $"Project code '{p.Code}' is already registered");
-            },
-            () => ProjectDecider.Import(command));
+        return commands.Start<Project>(Envelope(item.Project.RequestId, null, item, call), command.Registration.ProjectId,
+            session => EnsureCodeIsFree(session, item.Project.Code), () => ProjectDecider.Import(command));
     }
 
     public override async Task<ReviseProjectDetailsResponse> ReviseProjectDetails(ReviseProjectDetailsRequest r, ServerCallContext call)

@@ -170,12 +170,13 @@ public sealed class LegacyReceiptMigration(IDocumentStore store, ILogger<LegacyR
         await using var command = new NpgsqlCommand(
             $"""
             update {table} r
-               set id = e.actor || '/' || r.id,
-                   data = jsonb_set(r.data, '{idPath}', to_jsonb(e.actor || '/' || r.id))
-              from (select distinct on (causation_id) causation_id, user_name as actor
-                      from {schema}.mt_events where user_name is not null order by causation_id, seq_id) e
-             where position('/' in r.id) = 0 and e.causation_id = r.id
-               and not exists (select 1 from {table} taken where taken.id = e.actor || '/' || r.id)
+               set id = legacy.actor || '/' || r.id,
+                   data = jsonb_set(r.data, '{idPath}', to_jsonb(legacy.actor || '/' || r.id))
+              from (select l.id, (select e.user_name from {schema}.mt_events e
+                                   where e.causation_id = l.id and e.user_name is not null order by e.seq_id limit 1) as actor
+                      from {table} l where position('/' in l.id) = 0) legacy
+             where r.id = legacy.id and legacy.actor is not null
+               and not exists (select 1 from {table} taken where taken.id = legacy.actor || '/' || r.id)
             """);
         var moved = await session.ExecuteAsync(command, cancellationToken);
         if (moved > 0) logger.LogInformation("Re-keyed {Count} command receipts to their callers", moved);

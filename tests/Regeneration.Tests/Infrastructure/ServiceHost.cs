@@ -42,14 +42,7 @@ public sealed class ServiceHost : IAsyncDisposable
         params string[] settings)
     {
         string[] args =
-        [
-            "--environment=Development",
-            $"--ConnectionStrings:Postgres={connectionString}",
-            "--Logging:LogLevel:Default=Warning",
-            // Tests drive the services hard from one caller; a test that wants the limit sets its own.
-            "--RateLimits:PermitsPerSecond=100000", "--RateLimits:Burst=100000",
-            .. settings.Select(s => "--" + s),
-        ];
+            [.. ServiceProcess.Defaults.Append($"ConnectionStrings:Postgres={connectionString}").Concat(settings).Select(s => "--" + s)];
         var app = build(["--urls=http://127.0.0.1:0", .. args]);
         await app.StartAsync();
         var address = app.Urls.First();

@@ -13,6 +13,12 @@ public sealed class ServiceProcess(string project, string[] settings) : IDisposa
     readonly StringBuilder log = new();
     Process? process;
 
+    /// <summary>Every test service's settings (in process or not): Development (its signing key), warnings only,
+    /// and rate limits out of the way (tests drive the services hard from one caller; a test that wants the limit
+    /// sets its own).</summary>
+    public static readonly string[] Defaults =
+        ["environment=Development", "Logging:LogLevel:Default=Warning", "RateLimits:PermitsPerSecond=100000", "RateLimits:Burst=100000"];
+
     /// <summary>The loopback port the process listens on; the same across restarts.</summary>
     public int Port { get; } = FreePort();
     public string Address => $"http://127.0.0.1:{Port}";
@@ -36,10 +42,8 @@ public sealed class ServiceProcess(string project, string[] settings) : IDisposa
         var folder = project == "Gateway" ? "gateway" : Path.Combine("services", project);
         var dll = Path.Combine(Repository.Root(), folder, "bin", configuration, "net10.0", $"Regeneration.{project}.dll");
         if (!File.Exists(dll)) throw new FileNotFoundException($"{dll} is missing: build the solution first", dll);
-        string[] defaults = ["environment=Development", "Logging:LogLevel:Default=Warning",
-            "RateLimits:PermitsPerSecond=100000", "RateLimits:Burst=100000"];
         // Later arguments win, so a test's settings override the defaults.
-        var start = new ProcessStartInfo("dotnet", [dll, $"--urls={Address}", .. defaults.Concat(settings).Select(s => "--" + s)])
+        var start = new ProcessStartInfo("dotnet", [dll, $"--urls={Address}", .. Defaults.Concat(settings).Select(s => "--" + s)])
         {
             RedirectStandardOutput = true, RedirectStandardError = true,
         };

@@ -126,7 +126,7 @@ public class HostileRestInputTests(GatewayServers servers) : IClassFixture<Gatew
         {
             // Kestrel may refuse a request whose headers break its limits by closing the connection.
             try { await Expect4xx(what, request); }
-            catch (HttpRequestException) { tried++; }
+            catch (HttpRequestException) { }   // counted by Expect4xx before it sent
         }
     }
 }
