@@ -1,7 +1,9 @@
 // Regeneration's benchmarks: each scenario measures our path and its physical limit side by side in one
 // run, and prints the figures and their ratio. The three services and the gateway run as separate
 // processes (their own build outputs), so each one's memory is its own. Usage (see BENCHMARKS.md):
-//   dotnet run -c Release --project bench/Regeneration.Benchmarks -- [--seconds 10] [--workers 64] [--projects 1000,10000] [--smoke]
+//   dotnet run -c Release --project bench/Regeneration.Benchmarks -- [--seconds 10] [--warmup 5] [--workers 64] [--projects 1000,10000] [--smoke]
+//     [--only writes,load,rebuild]   (a subset of the scenarios, to profile one; the rebuild reads what load wrote)
+//     [--statements]                 (after each write variant, the SQL it cost PostgreSQL, from pg_stat_statements)
 using System.Globalization;
 using System.Net.Http.Headers;
 using Grpc.Core;
@@ -26,6 +28,11 @@ var seconds = double.Parse(options.GetValueOrDefault("seconds", smoke ? "1" : "1
 var workers = int.Parse(options.GetValueOrDefault("workers", smoke ? "4" : "64"));
 var projectCounts = options.GetValueOrDefault("projects", smoke ? "20" : "1000,10000").Split(',').Select(int.Parse).Order().ToArray();
 var duration = TimeSpan.FromSeconds(seconds);
+// Each measurement follows a warm-up of the same load, not measured.
+var warmUp = TimeSpan.FromSeconds(double.Parse(options.GetValueOrDefault("warmup", smoke ? "0" : "5"), CultureInfo.InvariantCulture));
+var statements = options.ContainsKey("statements");
+if (statements) Environment.SetEnvironmentVariable("REGENERATION_POSTGRES_STATEMENTS", "1");
+var only = options.GetValueOrDefault("only", "writes,load,rebuild").Split(',').ToHashSet();
 var results = new List<Result>();
 // Production durability: every commit waits for its WAL flush, for us and for the raw-INSERT limit alike.
 Environment.SetEnvironmentVariable("REGENERATION_POSTGRES_DURABLE", "1");
@@ -33,7 +40,7 @@ Environment.SetEnvironmentVariable("REGENERATION_POSTGRES_DURABLE", "1");
 // published port (Docker's userland proxy costs CPU on every round trip). REGENERATION_POSTGRES_DIRECT=0: the port.
 if (Environment.GetEnvironmentVariable("REGENERATION_POSTGRES_DIRECT") is null) Environment.SetEnvironmentVariable("REGENERATION_POSTGRES_DIRECT", "1");
 
-Console.WriteLine($"Regeneration benchmarks — {Environment.ProcessorCount} cores, {seconds} s per measurement, {workers} workers, PostgreSQL: {PostgresServer.Mode}");
+Console.WriteLine($"Regeneration benchmarks — {Environment.ProcessorCount} cores, {seconds} s per measurement after {warmUp.TotalSeconds} s of warm-up, {workers} workers, PostgreSQL: {PostgresServer.Mode}");
 var database = await PostgresServer.CreateDatabaseAsync();
 var db = $"ConnectionStrings:Postgres={database}";
 using var system = await SystemProcesses.StartAsync(database);
@@ -59,33 +66,36 @@ await Parallel.ForEachAsync(Enumerable.Range(0, workers), async (w, _) => target
 await using (var create = dataSource.CreateCommand("create table if not exists bench_raw (id bigserial primary key, stream uuid not null, data jsonb not null, at timestamptz not null default now())"))
     await create.ExecuteNonQueryAsync();
 
-results.Add(await Measure.Run("milestone update", "gRPC ReportMilestoneProgress (auth, validated, idempotent)", workers, duration, (w, i) =>
-    projectsClient.ReportMilestoneProgressAsync(new ReportMilestoneProgressRequest
+if (only.Contains("writes"))
+{
+    results.Add(await Writes("gRPC ReportMilestoneProgress (auth, validated, idempotent)", (w, i) =>
+        projectsClient.ReportMilestoneProgressAsync(new ReportMilestoneProgressRequest
+        {
+            RequestId = $"bench-{w}-{i}-{Guid.NewGuid():N}", ProjectId = targets[w].Project, MilestoneId = targets[w].Milestone,
+            Progress = (int)(i % 100), Reason = "benchmark",
+        }).ResponseAsync));
+    results.Add(await Writes("in-process Marten append (same events, same inline projection)", async (w, i) =>
     {
-        RequestId = $"bench-{w}-{i}-{Guid.NewGuid():N}", ProjectId = targets[w].Project, MilestoneId = targets[w].Milestone,
-        Progress = (int)(i % 100), Reason = "benchmark",
-    }).ResponseAsync));
-results.Add(await Measure.Run("milestone update", "in-process Marten append (same events, same inline projection)", workers, duration, async (w, i) =>
-{
-    await using var session = store.LightweightSession();
-    var stream = await session.Events.FetchForWriting<Regeneration.Projects.Project>(Guid.Parse(targets[w].Project));
-    stream.AppendOne(new Regeneration.Projects.MilestoneProgressReported(Guid.Parse(targets[w].Milestone), (int)(i % 100), 0, null, "benchmark"));
-    await session.SaveChangesAsync();
-}));
-results.Add(await Measure.Run("milestone update", "raw Npgsql one-row INSERT transaction", workers, duration, async (w, i) =>
-{
-    await using var insert = dataSource.CreateCommand("insert into bench_raw (stream, data) values ($1, $2::jsonb)");
-    insert.Parameters.AddWithValue(Guid.Parse(targets[w].Project));
-    insert.Parameters.AddWithValue($"{{\"progress\":{i % 100}}}");
-    await insert.ExecuteNonQueryAsync();
-}));
+        await using var session = store.LightweightSession();
+        var stream = await session.Events.FetchForWriting<Regeneration.Projects.Project>(Guid.Parse(targets[w].Project));
+        stream.AppendOne(new Regeneration.Projects.MilestoneProgressReported(Guid.Parse(targets[w].Milestone), (int)(i % 100), 0, null, "benchmark"));
+        await session.SaveChangesAsync();
+    }));
+    results.Add(await Writes("raw Npgsql one-row INSERT transaction", async (w, i) =>
+    {
+        await using var insert = dataSource.CreateCommand("insert into bench_raw (stream, data) values ($1, $2::jsonb)");
+        insert.Parameters.AddWithValue(Guid.Parse(targets[w].Project));
+        insert.Parameters.AddWithValue($"{{\"progress\":{i % 100}}}");
+        await insert.ExecuteNonQueryAsync();
+    }));
+}
 
 // ---- 4 and 2. Bulk import of the portfolio in steps, and the rollup at each size ----
 var token = TestTokens.Executive;
 using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = new Uri(gateway.Address) };
 http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
 var loaded = 0;
-foreach (var count in projectCounts)
+foreach (var count in only.Contains("load") ? projectCounts : [])
 {
     var eventsBefore = await Events(dataSource);
     var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -115,14 +125,15 @@ foreach (var count in projectCounts)
     await using var staticServer = await StaticJson(body);
     using var plain = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = new Uri(staticServer.Urls.First()) };
     var readers = Math.Min(workers, 8);
-    results.Add(await Measure.Run($"rollup, {count} projects ({body.Length / 1024} KB)", "gateway GET /api/v1/kpis (auth, gRPC to KPI + Budget)", readers, duration,
+    results.Add(await Measure.Run($"rollup, {count} projects ({body.Length / 1024} KB)", "gateway GET /api/v1/kpis (auth, gRPC to KPI + Budget)", readers, warmUp, duration,
         async (_, _) => (await http.GetAsync("/api/v1/kpis")).EnsureSuccessStatusCode()));
-    results.Add(await Measure.Run($"rollup, {count} projects ({body.Length / 1024} KB)", "Kestrel serving the same bytes precomputed", readers, duration,
+    results.Add(await Measure.Run($"rollup, {count} projects ({body.Length / 1024} KB)", "Kestrel serving the same bytes precomputed", readers, warmUp, duration,
         async (_, _) => (await plain.GetAsync("/static")).EnsureSuccessStatusCode()));
     memory.Mark($"{count} projects");
 }
 
 // ---- 3. Projection rebuild of the Projects service's read model vs a plain sequential read of its events ----
+if (only.Contains("rebuild"))
 {
     var events = await Count(dataSource, "projects.mt_events");
     var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -156,6 +167,50 @@ foreach (var group in results.GroupBy(r => r.Scenario))
 }
 Console.WriteLine();
 memory.Print();
+
+async Task<Result> Writes(string variant, Func<int, long, Task> operation)
+{
+    var result = await Measure.Run("milestone update", variant, workers, warmUp, duration, operation, afterWarmUp: async () =>
+    {
+        if (statements) await Execute(dataSource, "create extension if not exists pg_stat_statements; select pg_stat_statements_reset(); select pg_stat_reset_shared('wal'); select pg_stat_reset()");
+    });
+    if (statements) await PrintStatements(dataSource, variant, result.Operations);
+    return result;
+}
+
+static async Task Execute(NpgsqlDataSource dataSource, string sql)
+{
+    await using var command = dataSource.CreateCommand(sql);
+    await command.ExecuteNonQueryAsync();
+}
+
+// What the variant's SQL cost PostgreSQL, per operation, by statement (pg_stat_statements, execution time only).
+static async Task PrintStatements(NpgsqlDataSource dataSource, string variant, long operations)
+{
+    await using var top = dataSource.CreateCommand(
+        "select calls, total_exec_time, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) from pg_stat_statements " +
+        "where query not like '%pg_stat_statements%' order by total_exec_time desc limit 12");
+    await using (var wal = dataSource.CreateCommand("select wal_records, wal_fpi, wal_bytes from pg_stat_wal"))
+    await using (var walReader = await wal.ExecuteReaderAsync())
+    {
+        await walReader.ReadAsync();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"WAL per operation of: {variant}: {walReader.GetInt64(0) / (double)operations:0.0} records, {walReader.GetInt64(1) / (double)operations:0.00} full-page images, {walReader.GetDecimal(2) / operations:0} bytes"));
+    }
+    await using (var tables = dataSource.CreateCommand("select schemaname || '.' || relname, n_tup_ins, n_tup_upd, n_tup_hot_upd from pg_stat_user_tables where n_tup_ins + n_tup_upd > 100 order by 1"))
+    await using (var tablesReader = await tables.ExecuteReaderAsync())
+        while (await tablesReader.ReadAsync())
+            Console.WriteLine($"  table {tablesReader.GetString(0)}: {tablesReader.GetInt64(1)} inserts, {tablesReader.GetInt64(2)} updates of which {tablesReader.GetInt64(3)} HOT");
+    await using var reader = await top.ExecuteReaderAsync();
+    Console.WriteLine($"PostgreSQL statements of: {variant} ({operations} operations)");
+    Console.WriteLine("| calls/op | exec µs/op | rows/call | statement |");
+    while (await reader.ReadAsync())
+    {
+        var calls = reader.GetInt64(0);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"| {(double)calls / operations:0.00} | {reader.GetDouble(1) * 1000 / operations:0.0} | {(double)reader.GetInt64(2) / Math.Max(1, calls):0.0} | {reader.GetString(3)} |"));
+    }
+}
 
 static string Ms(double value) => double.IsNaN(value) ? "–" : value.ToString("0.00", CultureInfo.InvariantCulture);
 

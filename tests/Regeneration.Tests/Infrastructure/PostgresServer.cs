@@ -44,6 +44,9 @@ public static class PostgresServer
         // Testcontainers turns fsync and synchronous_commit off for speed; the benchmarks measure with
         // production durability (REGENERATION_POSTGRES_DURABLE=1), where a commit waits for the WAL flush.
         if (Durable) builder = builder.WithCommand("-c", "fsync=on", "-c", "synchronous_commit=on");
+        // REGENERATION_POSTGRES_STATEMENTS=1: pg_stat_statements loaded, for profiling the benchmarks' SQL.
+        if (Environment.GetEnvironmentVariable("REGENERATION_POSTGRES_STATEMENTS") == "1")
+            builder = builder.WithCommand("-c", "shared_preload_libraries=pg_stat_statements", "-c", "pg_stat_statements.track=all");
         container = builder.Build();
         await container.StartAsync();
         AppDomain.CurrentDomain.ProcessExit += (_, _) => container.DisposeAsync().AsTask().GetAwaiter().GetResult();
