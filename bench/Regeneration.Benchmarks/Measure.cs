@@ -21,6 +21,7 @@ public static class Measure
     {
         if (warmUp > TimeSpan.Zero) await Load(workers, warmUp, operation, firstIteration: 1_000_000_000);
         if (afterWarmUp is not null) await afterWarmUp();
+        Console.WriteLine($"measuring {scenario}: {variant} ({duration.TotalSeconds} s)");
         var (latencies, errors, seconds) = await Load(workers, duration, operation, firstIteration: 0);
         var all = latencies.SelectMany(l => l).Order().ToArray();
         double At(double q) => all.Length == 0 ? double.NaN : all[Math.Min(all.Length - 1, (int)(q * all.Length))];

@@ -58,7 +58,8 @@ var kpiClient = new KpiService.KpiServiceClient(Admin(kpiChannel));
 // same projections) for the in-process comparisons.
 await using var projectsInProcess = Regeneration.Projects.ProjectsApp.Build(["--environment=Development", $"--{db}", "--Logging:LogLevel:Default=Warning"]);
 var store = projectsInProcess.Services.GetRequiredService<IDocumentStore>();
-await using var dataSource = NpgsqlDataSource.Create(database);
+// Our own SQL (the raw-INSERT limit, counts, the plain read) prepared as the services' is.
+await using var dataSource = NpgsqlDataSource.Create(Regeneration.ServiceDefaults.ServiceHosting.Prepared(database));
 
 // ---- 1. Milestone updates: gRPC vs in-process Marten vs raw one-row INSERT transactions ----
 var targets = new (string Project, string Milestone)[workers];

@@ -55,7 +55,7 @@ public static class ServiceHosting
             var connectionString = sp.GetRequiredService<IConfiguration>().GetConnectionString(ConnectionStringName)
                 ?? throw new InvalidOperationException($"ConnectionStrings:{ConnectionStringName} is not set");
             var options = new StoreOptions();
-            options.Connection(connectionString);
+            options.Connection(Prepared(connectionString));
             options.DatabaseSchemaName = schema;
             options.Events.DatabaseSchemaName = schema;
             options.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
@@ -131,6 +131,19 @@ public static class ServiceHosting
             sb.Append(char.ToLowerInvariant(c));
         }
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// The statements Marten repeats for every command (load the snapshot, lock the stream, append, upsert) are
+    /// prepared once per pooled connection (Npgsql's automatic preparation) instead of parsed and planned by
+    /// PostgreSQL each time: that was most of PostgreSQL's CPU per command (BENCHMARKS.md, milestone updates).
+    /// A connection string that sets Max Auto Prepare keeps its own value.
+    /// </summary>
+    public static string Prepared(string connectionString)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        if (!connectionString.Replace(" ", "").Contains("MaxAutoPrepare", StringComparison.OrdinalIgnoreCase)) builder.MaxAutoPrepare = 100;
+        return builder.ConnectionString;
     }
 }
 
