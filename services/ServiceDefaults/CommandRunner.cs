@@ -65,12 +65,17 @@ public sealed class CommandRunner(IDocumentStore store, TimeProvider time)
         Func<TAggregate?, Decision> decide) where TAggregate : class =>
         Run(command, streamId, lookFirst: false, async (session, receiptId) =>
         {
-            var stream = command.ExpectedVersion is { } expected
-                ? await session.Events.FetchForWriting<TAggregate>(streamId, expected)
-                : await session.Events.FetchForExclusiveWriting<TAggregate>(streamId);
-            // Look again now that the stream is locked: a copy of this request that held the lock before us
-            // (a retry racing its original) has committed its receipt, and its result is the answer.
-            if (await session.LoadAsync<CommandReceipt>(receiptId) is { } earlier) return (null, 0, earlier);
+            // One round trip: the stream (locked, or its version checked) and then, in the same batch so after the
+            // lock is held, the receipt: a copy of this request that held the lock before us (a retry racing its
+            // original) has committed its receipt, and its result is the answer.
+            var batch = session.CreateBatchQuery();
+            var fetched = command.ExpectedVersion is { } expected
+                ? batch.Events.FetchForWriting<TAggregate>(streamId, expected)
+                : batch.Events.FetchForExclusiveWriting<TAggregate>(streamId);
+            var receipt = batch.Load<CommandReceipt>(receiptId);
+            await batch.Execute();
+            var stream = await fetched;
+            if (await receipt is { } earlier) return (null, 0, earlier);
             var decision = decide(stream.Aggregate);
             stream.AppendMany(decision.Events);
             return (decision, (stream.StartingVersion ?? 0) + decision.Events.Count, null);
