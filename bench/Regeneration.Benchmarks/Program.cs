@@ -58,8 +58,9 @@ var kpiClient = new KpiService.KpiServiceClient(Admin(kpiChannel));
 // same projections) for the in-process comparisons.
 await using var projectsInProcess = Regeneration.Projects.ProjectsApp.Build(["--environment=Development", $"--{db}", "--Logging:LogLevel:Default=Warning"]);
 var store = projectsInProcess.Services.GetRequiredService<IDocumentStore>();
-// Our own SQL (the raw-INSERT limit, counts, the plain read) prepared as the services' is.
-await using var dataSource = NpgsqlDataSource.Create(Regeneration.ServiceDefaults.ServiceHosting.Prepared(database));
+// Our own SQL (the raw-INSERT limit, counts, the plain read): prepared as the services' is, with a connection for
+// every worker (the limit's best: fewer connections batch fewer commits into each WAL flush).
+await using var dataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(database) { MaxAutoPrepare = 100, MaxPoolSize = Math.Max(workers, 8) }.ConnectionString);
 
 // ---- 1. Milestone updates: gRPC vs in-process Marten vs raw one-row INSERT transactions ----
 var targets = new (string Project, string Milestone)[workers];

@@ -55,7 +55,7 @@ public static class ServiceHosting
             var connectionString = sp.GetRequiredService<IConfiguration>().GetConnectionString(ConnectionStringName)
                 ?? throw new InvalidOperationException($"ConnectionStrings:{ConnectionStringName} is not set");
             var options = new StoreOptions();
-            options.Connection(Prepared(connectionString));
+            options.Connection(ConnectionWithDefaults(connectionString));
             options.DatabaseSchemaName = schema;
             options.Events.DatabaseSchemaName = schema;
             options.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
@@ -134,15 +134,25 @@ public static class ServiceHosting
     }
 
     /// <summary>
-    /// The statements Marten repeats for every command (load the snapshot, lock the stream, append, upsert) are
-    /// prepared once per pooled connection (Npgsql's automatic preparation) instead of parsed and planned by
-    /// PostgreSQL each time: that was most of PostgreSQL's CPU per command (BENCHMARKS.md, milestone updates).
-    /// A connection string that sets Max Auto Prepare keeps its own value.
+    /// Our defaults for a service's connections to PostgreSQL, where the connection string does not set them:
+    /// <list type="bullet">
+    /// <item>the statements Marten repeats for every command (load the snapshot, lock the stream, append, upsert) are
+    /// prepared once per pooled connection (Npgsql's automatic preparation) instead of parsed and planned each time:
+    /// that was most of PostgreSQL's CPU per command;</item>
+    /// <item>at most 8 connections per service: on the small database servers a city runs (2 cores), more commands in
+    /// PostgreSQL at once than that only share its cores, so they queue in the pool instead (throughput up, p99 down
+    /// by half).</item>
+    /// </list>
+    /// Both measured in BENCHMARKS.md (milestone updates). Maximum Pool Size / Max Auto Prepare in the connection
+    /// string override them (a bigger database server wants a bigger pool).
     /// </summary>
-    public static string Prepared(string connectionString)
+    public static string ConnectionWithDefaults(string connectionString)
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
-        if (!connectionString.Replace(" ", "").Contains("MaxAutoPrepare", StringComparison.OrdinalIgnoreCase)) builder.MaxAutoPrepare = 100;
+        var keys = connectionString.Replace(" ", "");
+        bool Sets(string key) => keys.Contains(key + "=", StringComparison.OrdinalIgnoreCase);
+        if (!Sets("MaxAutoPrepare")) builder.MaxAutoPrepare = 100;
+        if (!Sets("MaximumPoolSize") && !Sets("MaxPoolSize")) builder.MaxPoolSize = 8;
         return builder.ConnectionString;
     }
 }
