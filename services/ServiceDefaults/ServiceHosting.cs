@@ -98,8 +98,9 @@ public static class ServiceHosting
     }
 
     /// <summary>
-    /// Runs the service, or, with <c>--healthcheck URL</c>, probes a running one and exits 0 when it is healthy
-    /// (container health checks need no curl in the image).
+    /// Runs the service; or, with <c>--healthcheck URL</c>, probes a running one and exits 0 when it is healthy
+    /// (container health checks need no curl in the image); or, with <c>--rebuild</c> (and the service's usual
+    /// configuration), rebuilds its snapshots from its events and exits.
     /// </summary>
     public static async Task<int> RunAsync(string[] args, Func<string[], WebApplication> build)
     {
@@ -115,6 +116,16 @@ public static class ServiceHosting
                 catch (TaskCanceledException) { }
             }
             return 1;
+        }
+        if (args.Contains("--rebuild"))
+        {
+            await using var app = build([.. args.Where(a => a != "--rebuild")]);
+            var store = app.Services.GetRequiredService<IDocumentStore>();
+            await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var rebuilt = await SnapshotRebuild.RunAsync(store, CancellationToken.None);
+            Console.WriteLine($"Rebuilt {string.Join(", ", rebuilt)} from the events in {clock.Elapsed.TotalSeconds:0.0} s");
+            return 0;
         }
         await build(args).RunAsync();
         return 0;
