@@ -8,7 +8,10 @@ namespace Regeneration.Benchmarks;
 public sealed class Memory
 {
     readonly IReadOnlyDictionary<string, ServiceProcess> processes;
-    readonly Dictionary<string, long> peaks = [];
+    readonly Dictionary<string, (long Bytes, string Phase)> peaks = [];
+
+    /// <summary>What the run is doing now: the peak of each process is reported with the phase it was reached in.</summary>
+    public string Phase { get; set; } = "start-up";
     readonly List<(string Mark, Dictionary<string, long> Rss)> marks = [];
     readonly Timer timer;
 
@@ -26,7 +29,7 @@ public sealed class Memory
             {
                 if (!process.IsRunning) continue;
                 var rss = now[name] = process.ResidentBytes();
-                peaks[name] = Math.Max(peaks.GetValueOrDefault(name), rss);
+                if (rss > peaks.GetValueOrDefault(name).Bytes) peaks[name] = (rss, Phase);
             }
         return now;
     }
@@ -37,9 +40,9 @@ public sealed class Memory
     {
         timer.Dispose();
         static string Mb(long bytes) => (bytes / 1024.0 / 1024.0).ToString("0", CultureInfo.InvariantCulture);
-        Console.WriteLine("| process | " + string.Join(" | ", marks.Select(m => $"RSS MB after {m.Mark}")) + " | peak RSS MB (whole run) |");
-        Console.WriteLine("| --- |" + string.Concat(marks.Select(_ => " ---: |")) + " ---: |");
+        Console.WriteLine("| process | " + string.Join(" | ", marks.Select(m => $"RSS MB after {m.Mark}")) + " | peak RSS MB (whole run) | peak reached while |");
+        Console.WriteLine("| --- |" + string.Concat(marks.Select(_ => " ---: |")) + " ---: | --- |");
         foreach (var name in processes.Keys)
-            Console.WriteLine($"| {name} | " + string.Join(" | ", marks.Select(m => Mb(m.Rss.GetValueOrDefault(name)))) + $" | {Mb(peaks.GetValueOrDefault(name))} |");
+            Console.WriteLine($"| {name} | " + string.Join(" | ", marks.Select(m => Mb(m.Rss.GetValueOrDefault(name)))) + $" | {Mb(peaks.GetValueOrDefault(name).Bytes)} | {peaks.GetValueOrDefault(name).Phase} |");
     }
 }

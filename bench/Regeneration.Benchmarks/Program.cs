@@ -1,7 +1,7 @@
 // Regeneration's benchmarks: each scenario measures our path and its physical limit side by side in one
 // run, and prints the figures and their ratio. The three services and the gateway run as separate
 // processes (their own build outputs), so each one's memory is its own. Usage (see BENCHMARKS.md):
-//   dotnet run -c Release --project bench/Regeneration.Benchmarks -- [--seconds 10] [--warmup 5] [--workers 64] [--projects 1000,10000] [--smoke]
+//   dotnet run -c Release --project bench/Regeneration.Benchmarks -- [--seconds 10] [--warmup 20] [--workers 64] [--projects 1000,10000] [--smoke]
 //     [--only writes,load,rebuild]   (a subset of the scenarios, to profile one; the rebuild reads what load wrote)
 //     [--statements]                 (after each write variant, the SQL it cost PostgreSQL, from pg_stat_statements)
 using System.Globalization;
@@ -29,7 +29,7 @@ var workers = int.Parse(options.GetValueOrDefault("workers", smoke ? "4" : "64")
 var projectCounts = options.GetValueOrDefault("projects", smoke ? "20" : "1000,10000").Split(',').Select(int.Parse).Order().ToArray();
 var duration = TimeSpan.FromSeconds(seconds);
 // Each measurement follows a warm-up of the same load, not measured.
-var warmUp = TimeSpan.FromSeconds(double.Parse(options.GetValueOrDefault("warmup", smoke ? "0" : "5"), CultureInfo.InvariantCulture));
+var warmUp = TimeSpan.FromSeconds(double.Parse(options.GetValueOrDefault("warmup", smoke ? "0" : "20"), CultureInfo.InvariantCulture));
 var statements = options.ContainsKey("statements");
 if (statements) Environment.SetEnvironmentVariable("REGENERATION_POSTGRES_STATEMENTS", "1");
 var only = options.GetValueOrDefault("only", "writes,load,rebuild").Split(',').ToHashSet();
@@ -70,6 +70,7 @@ await using (var create = dataSource.CreateCommand("create table if not exists b
 
 if (only.Contains("writes"))
 {
+    memory.Phase = "milestone updates";
     results.Add(await Writes("gRPC ReportMilestoneProgress (auth, validated, idempotent)", (w, i) =>
         projectsClient.ReportMilestoneProgressAsync(new ReportMilestoneProgressRequest
         {
@@ -99,6 +100,7 @@ http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer
 var loaded = 0;
 foreach (var count in only.Contains("load") ? projectCounts : [])
 {
+    memory.Phase = $"loading projects {loaded + 1}-{count}";
     var eventsBefore = await Events(dataSource);
     var clock = System.Diagnostics.Stopwatch.StartNew();
     var ids = await Generator.Import(projectsClient, loaded, count);
@@ -121,8 +123,10 @@ foreach (var count in only.Contains("load") ? projectCounts : [])
     loaded = count;
 
     // The KPI service follows both change feeds; wait until its rollup has every project.
+    memory.Phase = $"KPI catching up with {count} projects";
     for (var waited = 0; (await kpiClient.GetKpiRollupAsync(new GetKpiRollupRequest())).Portfolio.ProjectCount < loaded + workers && waited < 600; waited++)
         await Task.Delay(1000);
+    memory.Phase = $"rollup at {count} projects";
     var body = await http.GetByteArrayAsync("/api/v1/kpis");
     await using var staticServer = await StaticJson(body);
     using var plain = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = new Uri(staticServer.Urls.First()) };
@@ -137,6 +141,7 @@ foreach (var count in only.Contains("load") ? projectCounts : [])
 // ---- 3. Rebuild of every read model (each service's snapshots, `--rebuild`) vs a plain sequential read of the events ----
 if (only.Contains("rebuild"))
 {
+    memory.Phase = "rebuild";
     string[] schemas = ["projects", "budget", "kpi"];
     var clock = System.Diagnostics.Stopwatch.StartNew();
     long read = 0;
