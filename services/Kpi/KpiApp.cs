@@ -33,7 +33,7 @@ public static class KpiApp
         services.AddServiceClient<BudgetService.BudgetServiceClient>("Budget");
         services.AddSingleton<InputSync>();
         services.AddSingleton<CurrentAnswers>();
-        services.AddTransient<Portfolio>();
+        services.AddSingleton<Portfolio>();   // keeps the inputs it built last (incremental)
         services.AddHostedService<CatalogueSeed>();
         services.AddHostedService<InputSyncService>();
         var app = builder.Build();
