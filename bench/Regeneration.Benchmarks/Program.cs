@@ -160,10 +160,13 @@ if (only.Contains("rebuild"))
     {
         await using var app = build(["--environment=Development", $"--{db}", "--Logging:LogLevel:Default=Warning"]);
         var events = await Count(dataSource, $"{schema}.mt_events");
+        var before = await Snapshots(dataSource, schema);
         clock.Restart();
         var rebuilt = await Regeneration.ServiceDefaults.SnapshotRebuild.RunAsync(app.Services.GetRequiredService<IDocumentStore>(), CancellationToken.None);
         rebuildSeconds += clock.Elapsed.TotalSeconds;
         Console.WriteLine($"rebuilt {schema} ({string.Join(", ", rebuilt)}) from {events} events in {clock.Elapsed.TotalSeconds:0.0} s: {events / clock.Elapsed.TotalSeconds:0} events/s");
+        // The rebuild must fold exactly the snapshots the commands wrote.
+        if (await Snapshots(dataSource, schema) != before) throw new InvalidOperationException($"the rebuilt {schema} snapshots differ from the ones the commands wrote");
     }
     results.Add(new Result($"rebuild, {read} events", "rebuild of every snapshot of the three services (--rebuild: every event applied, documents written)", 1, read, 0, rebuildSeconds, double.NaN, double.NaN, double.NaN));
     results.Add(new Result($"rebuild, {read} events", "plain sequential read of the three events tables", 1, read, 0, scanSeconds, double.NaN, double.NaN, double.NaN));
@@ -234,6 +237,19 @@ static string Ms(double value) => double.IsNaN(value) ? "–" : value.ToString("
 
 static async Task<long> Events(NpgsqlDataSource dataSource) =>
     await Count(dataSource, "projects.mt_events") + await Count(dataSource, "budget.mt_events") + await Count(dataSource, "kpi.mt_events");
+
+// Every snapshot document of the schema (not the receipts or the KPI's caches), as one checksum.
+static async Task<string> Snapshots(NpgsqlDataSource dataSource, string schema)
+{
+    string[] tables = schema switch { "projects" => ["mt_doc_project"], "budget" => ["mt_doc_projectbudget"], _ => ["mt_doc_indicator", "mt_doc_projectindicators"] };
+    var sums = new List<string>();
+    foreach (var table in tables)
+    {
+        await using var sum = dataSource.CreateCommand($"select count(*) || ':' || coalesce(md5(string_agg(data::text, '|' order by id)), '') from {schema}.{table}");
+        sums.Add((string)(await sum.ExecuteScalarAsync())!);
+    }
+    return string.Join(",", sums);
+}
 
 static async Task<long> Count(NpgsqlDataSource dataSource, string table)
 {

