@@ -238,10 +238,11 @@ public sealed class Portfolio(IDocumentStore store, ProjectService.ProjectServic
                 {
                     if (!loaded.TryGetValue($"{InputSync.ProjectsFeed}:{id}", out var projectState)) continue;   // gone since the versions were read
                     var project = Project.Parser.ParseFrom(projectState.Data);
-                    var budget = loaded.GetValueOrDefault($"{InputSync.BudgetFeed}:{id}") is { } b ? ProjectBudget.Parser.ParseFrom(b.Data) : null;
+                    var budgetState = loaded.GetValueOrDefault($"{InputSync.BudgetFeed}:{id}");
+                    var budget = budgetState is null ? null : ProjectBudget.Parser.ParseFrom(budgetState.Data);
                     var projectIndicators = indicators.GetValueOrDefault(id);
-                    next[id] = new Built(projectState.Version, budget is null ? -1 : loaded[$"{InputSync.BudgetFeed}:{id}"].Version,
-                        projectIndicators?.Version ?? -1, Input(project, budget, projectIndicators, catalogue, DateTimeOffset.MaxValue));
+                    next[id] = new Built(projectState.Version, budgetState?.Version ?? -1, projectIndicators?.Version ?? -1,
+                        Input(project, budget, projectIndicators, catalogue, DateTimeOffset.MaxValue));
                 }
             }
             (built, builtCatalogue) = (next, catalogue);

@@ -157,7 +157,7 @@ public static class ServiceHosting
     /// Both measured in BENCHMARKS.md (milestone updates). Maximum Pool Size / Max Auto Prepare in the connection
     /// string override them (a bigger database server wants a bigger pool).
     /// </summary>
-    public static string ConnectionWithDefaults(string connectionString)
+    static string ConnectionWithDefaults(string connectionString)
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
         var keys = connectionString.Replace(" ", "");
