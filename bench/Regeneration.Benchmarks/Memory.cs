@@ -28,7 +28,9 @@ public sealed class Memory
             foreach (var (name, process) in processes)
             {
                 if (!process.IsRunning) continue;
-                var rss = now[name] = process.ResidentBytes();
+                long rss;
+                try { rss = now[name] = process.ResidentBytes(); }
+                catch (InvalidOperationException) { continue; }   // exited since
                 if (rss > peaks.GetValueOrDefault(name).Bytes) peaks[name] = (rss, Phase);
             }
         return now;

@@ -172,6 +172,11 @@ if (only.Contains("rebuild"))
     results.Add(new Result($"rebuild, {read} events", "plain sequential read of the three events tables", 1, read, 0, scanSeconds, double.NaN, double.NaN, double.NaN));
 }
 
+// A process that stopped during the run makes its figures meaningless: say which, with its last words.
+var exited = system.All.Where(p => !p.Value.IsRunning).ToList();
+foreach (var (name, process) in exited)
+    Console.WriteLine($"{name} exited during the run:\n{process.Log[Math.Max(0, process.Log.Length - 4000)..]}");
+
 // ---- Report ----
 Console.WriteLine();
 Console.WriteLine("| scenario | variant | workers | ops/s | p50 ms | p95 ms | p99 ms | errors | ratio to the limit |");
@@ -188,6 +193,8 @@ foreach (var group in results.GroupBy(r => r.Scenario))
 }
 Console.WriteLine();
 memory.Print();
+if (exited.Count > 0) return 1;
+return 0;
 
 async Task<Result> Writes(string variant, Func<int, long, Task> operation)
 {
@@ -245,7 +252,7 @@ static async Task<string> Snapshots(NpgsqlDataSource dataSource, string schema)
     var sums = new List<string>();
     foreach (var table in tables)
     {
-        await using var sum = dataSource.CreateCommand($"select count(*) || ':' || coalesce(md5(string_agg(data::text, '|' order by id)), '') from {schema}.{table}");
+        await using var sum = dataSource.CreateCommand($"select count(*) || ':' || coalesce(md5(string_agg(data::text || mt_version::text, '|' order by id)), '') from {schema}.{table}");
         sums.Add((string)(await sum.ExecuteScalarAsync())!);
     }
     return string.Join(",", sums);

@@ -16,7 +16,7 @@ public static class BudgetApp
     {
         var builder = ServiceHosting.CreateBuilder<BudgetGrpcService>(args, Schema, options =>
         {
-            options.Projections.Snapshot<ProjectBudget>(SnapshotLifecycle.Inline, SnapshotRebuild.Tuned);
+            options.Projections.Snapshot<ProjectBudget>(SnapshotLifecycle.Inline);
         });
         builder.Services.AddServiceClient<ProjectService.ProjectServiceClient>("Projects");
         builder.Services.AddTransient<ProjectDirectory>();

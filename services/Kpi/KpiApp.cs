@@ -20,9 +20,9 @@ public static class KpiApp
     {
         var builder = ServiceHosting.CreateBuilder<KpiGrpcService>(args, Schema, options =>
         {
-            options.Projections.Snapshot<Indicator>(SnapshotLifecycle.Inline, SnapshotRebuild.Tuned);
+            options.Projections.Snapshot<Indicator>(SnapshotLifecycle.Inline);
             options.Schema.For<Indicator>().UniqueIndex(i => i.Code);
-            options.Projections.Snapshot<ProjectIndicators>(SnapshotLifecycle.Inline, SnapshotRebuild.Tuned);
+            options.Projections.Snapshot<ProjectIndicators>(SnapshotLifecycle.Inline);
             options.Schema.For<CachedState>().Index(c => c.Feed);
             options.Schema.For<FeedCheckpoint>();
         });

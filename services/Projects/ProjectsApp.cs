@@ -16,7 +16,7 @@ public static class ProjectsApp
         {
             // The project snapshot is written in the same transaction as its events: reads and the
             // code's uniqueness are always current.
-            options.Projections.Snapshot<Project>(SnapshotLifecycle.Inline, SnapshotRebuild.Tuned);
+            options.Projections.Snapshot<Project>(SnapshotLifecycle.Inline);
             // The searched fields are columns of their own (indexed there), not indexes on the JSON: no index
             // reads the document, so a milestone update rewrites it as a HOT update, without touching an index.
             options.Schema.For<Project>()

@@ -11,7 +11,7 @@ namespace Regeneration.Tests.Projects;
 public class RebuildTests
 {
     [Fact]
-    public async Task Rebuild_folds_every_project_snapshot_again_from_the_events()
+    public async Task Rebuild_folds_every_project_snapshot_again_from_the_events_and_commands_go_on_from_it()
     {
         var database = await PostgresServer.CreateDatabaseAsync();
         await using var service = await ServiceHost.StartAsync(ProjectsApp.Build, database);
@@ -25,6 +25,7 @@ public class RebuildTests
         var (lostId, _) = await RegisterActive(client);
         var expected = (await client.GetProjectAsync(new GetProjectRequest { ProjectId = damagedId })).Project;
         var expectedLost = (await client.GetProjectAsync(new GetProjectRequest { ProjectId = lostId })).Project;
+        var orphanId = Guid.NewGuid();
 
         await service.StopAsync();
         await using (var connection = new NpgsqlConnection(database))
@@ -32,7 +33,8 @@ public class RebuildTests
             await connection.OpenAsync();
             await using var damage = new NpgsqlCommand(
                 $"update projects.mt_doc_project set data = jsonb_set(data, '{{Name}}', '\"damaged\"') where id = '{damagedId}';" +
-                $"delete from projects.mt_doc_project where id = '{lostId}'", connection);
+                // lost under its own id, and a snapshot left without any stream
+                $"update projects.mt_doc_project set id = '{orphanId}' where id = '{lostId}'", connection);
             Assert.Equal(2, await damage.ExecuteNonQueryAsync());
         }
         Assert.Equal(0, await ServiceHosting.RunAsync(
@@ -43,5 +45,28 @@ public class RebuildTests
         Assert.Equal(expectedLost, (await client.GetProjectAsync(new GetProjectRequest { ProjectId = lostId })).Project);
         var listed = await client.ListProjectsAsync(new ListProjectsRequest { Status = Regeneration.Projects.V1.ProjectStatus.Active });
         Assert.Contains(listed.Projects, p => p.Id == lostId);
+        Assert.DoesNotContain(listed.Projects, p => p.Id == orphanId.ToString());
+        await using (var connection = new NpgsqlConnection(database))
+        {
+            await connection.OpenAsync();
+            await using var count = new NpgsqlCommand($"select count(*) from projects.mt_doc_project where id = '{orphanId}'", connection);
+            Assert.Equal(0L, await count.ExecuteScalarAsync());
+            // each document's revision is its stream's version again, as the commands wrote it
+            await using var revision = new NpgsqlCommand($"select mt_version from projects.mt_doc_project where id = '{damagedId}'", connection);
+            Assert.Equal(expected.Version, Convert.ToInt64(await revision.ExecuteScalarAsync()));
+        }
+
+        // Commands go on from the rebuilt snapshot: the expected version holds, a stale one is refused.
+        await client.ChangeProjectStatusAsync(new ChangeProjectStatusRequest
+        {
+            RequestId = NewRequestId(), ProjectId = damagedId, ExpectedVersion = expected.Version, Status = Regeneration.Projects.V1.ProjectStatus.OnHold, Reason = "Budget freeze",
+        });
+        var stale = await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => client.ChangeProjectStatusAsync(new ChangeProjectStatusRequest
+        {
+            RequestId = NewRequestId(), ProjectId = damagedId, ExpectedVersion = expected.Version, Status = Regeneration.Projects.V1.ProjectStatus.Active, Reason = "Funds found",
+        }).ResponseAsync);
+        Assert.Equal(Grpc.Core.StatusCode.Aborted, stale.StatusCode);
+        var after = (await client.GetProjectAsync(new GetProjectRequest { ProjectId = damagedId })).Project;
+        Assert.Equal((Regeneration.Projects.V1.ProjectStatus.OnHold, expected.Version + 1, expected.Name), (after.Status, after.Version, after.Name));
     }
 }
