@@ -46,6 +46,11 @@ var db = $"ConnectionStrings:Postgres={database}";
 using var system = await SystemProcesses.StartAsync(database);
 var (projects, budget, kpi, gateway) = (system.Projects, system.Budget, system.Kpi, system.Gateway);
 var memory = new Memory(system.All);
+// A run that fails shows why: each process's last words (the services log their unexpected errors).
+AppDomain.CurrentDomain.UnhandledException += (_, _) =>
+{
+    foreach (var (name, process) in system.All) Console.WriteLine($"--- {name}, last lines of its log:\n{process.Log[Math.Max(0, process.Log.Length - 3000)..]}");
+};
 
 using var projectsChannel = GrpcChannel.ForAddress(projects.Address);
 using var budgetChannel = GrpcChannel.ForAddress(budget.Address);
