@@ -49,7 +49,7 @@ var memory = new Memory(system.All);
 // A run that fails shows why: each process's last words (the services log their unexpected errors).
 AppDomain.CurrentDomain.UnhandledException += (_, _) =>
 {
-    foreach (var (name, process) in system.All) Console.WriteLine($"--- {name}, last lines of its log:\n{process.Log[Math.Max(0, process.Log.Length - 3000)..]}");
+    foreach (var (name, process) in system.All) Console.WriteLine($"--- {name}, last lines of its log:\n{LastWords(process)}");
 };
 
 using var projectsChannel = GrpcChannel.ForAddress(projects.Address);
@@ -180,7 +180,7 @@ if (only.Contains("rebuild"))
 // A process that stopped during the run makes its figures meaningless: say which, with its last words.
 var exited = system.All.Where(p => !p.Value.IsRunning).ToList();
 foreach (var (name, process) in exited)
-    Console.WriteLine($"{name} exited during the run:\n{process.Log[Math.Max(0, process.Log.Length - 4000)..]}");
+    Console.WriteLine($"{name} exited during the run:\n{LastWords(process)}");
 
 // ---- Report ----
 Console.WriteLine();
@@ -246,6 +246,8 @@ static async Task PrintStatements(NpgsqlDataSource dataSource, string variant, l
 }
 
 static string Ms(double value) => double.IsNaN(value) ? "–" : value.ToString("0.00", CultureInfo.InvariantCulture);
+
+static string LastWords(ServiceProcess process) => process.Log[Math.Max(0, process.Log.Length - 4000)..];
 
 static async Task<long> Events(NpgsqlDataSource dataSource) =>
     await Count(dataSource, "projects.mt_events") + await Count(dataSource, "budget.mt_events") + await Count(dataSource, "kpi.mt_events");

@@ -36,12 +36,12 @@ public static class SnapshotRebuild
 
     /// <summary>
     /// One snapshot type folded again from its events in a single pass: its events read once, in order, each applied
-    /// by the snapshot's own aggregator (the Create/Apply methods Marten runs inline), every snapshot kept in memory
-    /// (10,000 projects: tens of MB), then all the documents replaced in one transaction: a rebuild that fails leaves
-    /// the snapshots as they were. Marten's daemon rebuilt at 11–13 % of the speed of reading the events, waiting on
-    /// PostgreSQL page by page, and deleted the documents before it began (BENCHMARKS.md, rebuild). Writing with
-    /// COPY instead would be faster still (measured: 10,000 projects 1.0 s instead of 1.8) but not in the same
-    /// transaction as the delete.
+    /// by the snapshot's own aggregator (the Create/Apply methods Marten runs inline), every snapshot of the type held
+    /// in memory at once (windows would bound that for a much larger store), then all the documents replaced in one
+    /// transaction: a rebuild that fails leaves the snapshots as they were. Marten's daemon rebuilt at 11–18 % of the
+    /// speed of reading the events, waiting on PostgreSQL page by page, and deleted the documents before it began
+    /// (BENCHMARKS.md, rebuild). COPY would write faster (10,000 projects in 1.0 s instead of 1.5–1.8) but not in the
+    /// same transaction as the delete.
     /// </summary>
     static async Task FoldAsync<T>(IDocumentStore store, Type[] eventTypes, CancellationToken cancellationToken) where T : class
     {
