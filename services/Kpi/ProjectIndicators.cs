@@ -38,9 +38,16 @@ public sealed record ProjectIndicators(Guid Id, IReadOnlyList<Target> Targets, I
     }
 
     /// <summary>The latest measurement (by observation time) of an indicator observed at or before an instant.</summary>
-    public Measurement? Latest(string code, DateTimeOffset at) => Measurements
-        .Where(m => m.IndicatorCode == code && m.ObservedAt <= at)
-        .OrderBy(m => m.ObservedAt).ThenBy(m => m.Id).LastOrDefault();
+    public Measurement? Latest(string code, DateTimeOffset at)
+    {
+        // One pass (it runs for every measurement folded): the last by (observation time, id).
+        Measurement? latest = null;
+        foreach (var m in Measurements)
+            if (m.IndicatorCode == code && m.ObservedAt <= at &&
+                (latest is null || m.ObservedAt > latest.ObservedAt || (m.ObservedAt == latest.ObservedAt && m.Id.CompareTo(latest.Id) >= 0)))
+                latest = m;
+        return latest;
+    }
 }
 
 public sealed record SetTarget(string IndicatorCode, double Baseline, double Target, DateOnly TargetDate);

@@ -124,7 +124,7 @@ public static class ServiceHosting
             await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var rebuilt = await SnapshotRebuild.RunAsync(store, CancellationToken.None);
-            Console.WriteLine($"Rebuilt {string.Join(", ", rebuilt)} from the events in {clock.Elapsed.TotalSeconds:0.0} s");
+            Console.WriteLine($"Rebuilt {string.Join(", ", rebuilt)} from the events in {clock.Elapsed.TotalSeconds:0.000} s");
             return 0;
         }
         await build(args).RunAsync();

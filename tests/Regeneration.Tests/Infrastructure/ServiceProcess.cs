@@ -76,6 +76,13 @@ public sealed class ServiceProcess(string project, string[] settings) : IDisposa
         await process.WaitForExitAsync(timeout.Token);
     }
 
+    /// <summary>Waits for a process that ends by itself (a <c>--rebuild</c>) and returns its exit code.</summary>
+    public async Task<int> ExitCodeAsync()
+    {
+        await process!.WaitForExitAsync();
+        return process.ExitCode;
+    }
+
     /// <summary>Resident set size now, in bytes.</summary>
     public long ResidentBytes()
     {
