@@ -40,7 +40,7 @@ public static class SnapshotRebuild
             .ToDictionary(type => type, type => folds.Where((_, i) => snapshots[i].AllEventTypes.Contains(type)).ToArray());
 
         using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var batches = Channel.CreateBounded<IEvent[]>(new BoundedChannelOptions(16) { SingleReader = true, SingleWriter = true });
+        var batches = Channel.CreateBounded<Row[]>(new BoundedChannelOptions(16) { SingleReader = true, SingleWriter = true });
         // Event metadata (time, id, correlation, causation, user) only for a snapshot whose Create/Apply methods
         // take IEvent<T>: ours take the event's data alone, and the metadata is half of what a row costs to read.
         var metadata = snapshots.Any(s => s.AggregateType.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static)
@@ -51,7 +51,11 @@ public static class SnapshotRebuild
         {
             await using var query = store.QuerySession();
             var run = new List<IEvent>();
-            await foreach (var batch in batches.Reader.ReadAllAsync(cancellationToken))
+            await foreach (var rows in batches.Reader.ReadAllAsync(cancellationToken))
+            {
+                // Made events here, not on the reader's thread: the reader is the slower of the two, and making an
+                // event draws a random id for it from the kernel.
+                var batch = Array.ConvertAll(rows, row => row.ToEvent());
                 for (var i = 0; i < batch.Length;)
                 {
                     // A stream's consecutive events (a command's, an import's) are applied in one call.
@@ -60,6 +64,7 @@ public static class SnapshotRebuild
                     for (; i < batch.Length && batch[i].StreamId == stream && route[batch[i].EventType] == targets; i++) run.Add(batch[i]);
                     foreach (var fold in targets) await fold.ApplyAsync(run, query, cancellationToken);
                 }
+            }
         }
         finally
         {
@@ -77,7 +82,7 @@ public static class SnapshotRebuild
     }
 
     /// <summary>The events of the given types, in order, deserialised, in batches (on its own thread).</summary>
-    static void Read(IDocumentStore store, Type[] eventTypes, bool metadata, ChannelWriter<IEvent[]> batches, CancellationToken cancellationToken)
+    static void Read(IDocumentStore store, Type[] eventTypes, bool metadata, ChannelWriter<Row[]> batches, CancellationToken cancellationToken)
     {
         try
         {
@@ -96,24 +101,19 @@ public static class SnapshotRebuild
                 $"from {events.DatabaseSchemaName}.mt_events where type = any(@types) and is_archived = false order by seq_id", connection, transaction);
             read.Parameters.AddWithValue("types", mappings.Select(m => m.EventTypeName).ToArray());
             using var reader = read.ExecuteReader();
-            var batch = new List<IEvent>(BatchSize);
+            var batch = new List<Row>(BatchSize);
             while (reader.Read())
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var mapping = mappings[reader.GetInt32(3) - 1];
-                var e = mapping.Wrap(serializer.FromJson(mapping.DocumentType, reader, 4));
-                e.StreamId = reader.GetGuid(0);
-                e.Version = reader.GetInt64(1);
-                e.Sequence = reader.GetInt64(2);
+                var row = new Row(mapping, serializer.FromJson(mapping.DocumentType, reader, 4), reader.GetGuid(0), reader.GetInt64(1), reader.GetInt64(2));
                 if (metadata)
-                {
-                    e.Timestamp = reader.GetFieldValue<DateTimeOffset>(5);
-                    e.Id = reader.GetGuid(6);
-                    e.CorrelationId = reader.IsDBNull(7) ? null : reader.GetString(7);
-                    e.CausationId = reader.IsDBNull(8) ? null : reader.GetString(8);
-                    e.UserName = reader.IsDBNull(9) ? null : reader.GetString(9);
-                }
-                batch.Add(e);
+                    row = row with
+                    {
+                        Metadata = new(reader.GetFieldValue<DateTimeOffset>(5), reader.GetGuid(6), reader.IsDBNull(7) ? null : reader.GetString(7),
+                            reader.IsDBNull(8) ? null : reader.GetString(8), reader.IsDBNull(9) ? null : reader.GetString(9)),
+                    };
+                batch.Add(row);
                 if (batch.Count == BatchSize) Write();
             }
             if (batch.Count > 0) Write();
@@ -132,6 +132,20 @@ public static class SnapshotRebuild
             throw;
         }
     }
+
+    /// <summary>An event as read: its data deserialised, not yet wrapped.</summary>
+    readonly record struct Row(EventMapping Mapping, object Data, Guid StreamId, long Version, long Sequence, Metadata? Metadata = null)
+    {
+        public IEvent ToEvent()
+        {
+            var e = Mapping.Wrap(Data);
+            (e.StreamId, e.Version, e.Sequence) = (StreamId, Version, Sequence);
+            if (Metadata is { } m) (e.Timestamp, e.Id, e.CorrelationId, e.CausationId, e.UserName) = (m.Timestamp, m.Id, m.CorrelationId, m.CausationId, m.UserName);
+            return e;
+        }
+    }
+
+    sealed record Metadata(DateTimeOffset Timestamp, Guid Id, string? CorrelationId, string? CausationId, string? UserName);
 
     const int BatchSize = 1000;
 
