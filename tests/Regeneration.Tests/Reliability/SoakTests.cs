@@ -132,9 +132,12 @@ public class SoakTests(ITestOutputHelper output)
 
         Assert.True(table.Sum(t => t.Errors) == 0, $"errors: {string.Join("\n", failures.Take(5))}");
         Assert.Equal(0, wrong);
-        // Flat: after the first (warm-up) window, the last window's p99 stays within 4x the second's (+50 ms),
-        // and no process's memory grows by more than half again (+64 MB) between the second and the last window.
-        Assert.True(table[^1].P99 <= 4 * table[1].P99 + 50, report);
+        // Flat: after the first (warm-up) window, the later half's p99 (the median of its windows': one slow window,
+        // a collection or the machine, is not a trend; a leak or a growing queue slows them all) stays within 4x the
+        // second window's (+50 ms), and no process's memory grows by more than half again (+64 MB) between the second
+        // and the last window.
+        var later = table.Skip(windows / 2).Select(t => t.P99).Order().ToArray();
+        Assert.True(later[later.Length / 2] <= 4 * table[1].P99 + 50, report);
         foreach (var name in processes.Keys)
             Assert.True(table[^1].Rss[name] <= 1.5 * table[1].Rss[name] + 64 * 1024 * 1024, report);
         Assert.All(processes.Values, process => Assert.True(process.IsRunning));
