@@ -157,7 +157,8 @@ if (only.Contains("rebuild"))
     long read = 0;
     for (var pass = 0; pass < 2; pass++)
     {
-        (read, clock) = (0, System.Diagnostics.Stopwatch.StartNew());
+        read = 0;
+        clock.Restart();
         foreach (var (schema, _, _) in Services)
         {
             await using var scan = dataSource.CreateCommand($"select seq_id, type, data from {schema}.mt_events order by seq_id");

@@ -125,8 +125,9 @@ public static class ServiceHosting
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var cpu = Environment.CpuUsage.TotalTime;
             var rebuilt = await SnapshotRebuild.RunAsync(store, CancellationToken.None);
+            using var self = System.Diagnostics.Process.GetCurrentProcess();
             Console.WriteLine($"Rebuilt {string.Join(", ", rebuilt)} from the events in {clock.Elapsed.TotalSeconds:0.000} s " +
-                $"({(Environment.CpuUsage.TotalTime - cpu).TotalSeconds:0.000} s of this process's CPU, its peak memory {System.Diagnostics.Process.GetCurrentProcess().PeakWorkingSet64 >> 20} MB)");
+                $"({(Environment.CpuUsage.TotalTime - cpu).TotalSeconds:0.000} s of this process's CPU, its peak memory {self.PeakWorkingSet64 >> 20} MB)");
             return 0;
         }
         await build(args).RunAsync();
