@@ -30,11 +30,20 @@ public sealed record ProjectIndicators(Guid Id, IReadOnlyList<Target> Targets, I
         var current = Latest(e.IndicatorCode, DateTimeOffset.MaxValue);
         if (current is not null && (current.ObservedAt > e.ObservedAt || (current.ObservedAt == e.ObservedAt && current.Id.CompareTo(e.MeasurementId) > 0)))
             return this;
-        return this with
-        {
-            Measurements = [.. Measurements.Where(m => m.IndicatorCode != e.IndicatorCode),
-                new Measurement(e.MeasurementId, e.IndicatorCode, e.Value, e.ObservedAt, e.Source)],
-        };
+        return this with { Measurements = Replaced(Measurements, new Measurement(e.MeasurementId, e.IndicatorCode, e.Value, e.ObservedAt, e.Source)) };
+    }
+
+    /// <summary>The measurements with the given indicator's replaced by the new one, in one array (this runs for
+    /// every measurement folded: a rebuild folds 780,000 of them at national scale).</summary>
+    static Measurement[] Replaced(IReadOnlyList<Measurement> measurements, Measurement latest)
+    {
+        var kept = 0;
+        foreach (var m in measurements) if (m.IndicatorCode != latest.IndicatorCode) kept++;
+        var result = new Measurement[kept + 1];
+        var i = 0;
+        foreach (var m in measurements) if (m.IndicatorCode != latest.IndicatorCode) result[i++] = m;
+        result[i] = latest;
+        return result;
     }
 
     /// <summary>The latest measurement (by observation time) of an indicator observed at or before an instant.</summary>

@@ -86,8 +86,13 @@ public sealed record Project(
         BaselineDueDate = e.NewDueDate, ForecastDate = e.NewDueDate, RebaselineCount = m.RebaselineCount + 1,
     });
 
-    Project WithMilestone(Guid id, Func<Milestone, Milestone> change) =>
-        this with { Milestones = [.. Milestones.Select(m => m.Id == id ? change(m) : m)] };
+    Project WithMilestone(Guid id, Func<Milestone, Milestone> change)
+    {
+        // One array, no enumerator (a rebuild runs this for every milestone event).
+        var milestones = new Milestone[Milestones.Count];
+        for (var i = 0; i < milestones.Length; i++) milestones[i] = Milestones[i].Id == id ? change(Milestones[i]) : Milestones[i];
+        return this with { Milestones = milestones };
+    }
 
     public Milestone? FindMilestone(Guid id) => Milestones.FirstOrDefault(m => m.Id == id);
 }

@@ -2,6 +2,7 @@
 // folded, or to repair one. `dotnet Regeneration.<Service>.dll --rebuild` runs it instead of serving (with the
 // service stopped: commands during a rebuild would race it); the benchmarks measure it (BENCHMARKS.md, rebuild).
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using JasperFx.Events;
 using JasperFx.Events.Aggregation;
@@ -20,9 +21,9 @@ namespace Regeneration.ServiceDefaults;
 /// order (by the primary key, a plan that needs no statistics) and deserialises them, the other makes them events and
 /// applies each stream's run of them with its snapshot's own aggregator (the Create/Apply methods Marten runs inline). All the snapshots
 /// are held in memory at once (windows would bound that for a much larger store). Then, in one transaction, each
-/// type's new documents are copied (COPY) into a temporary table, given their revisions (each its stream's version,
-/// as the inline projection writes it), and replace the old ones: a rebuild that fails leaves every snapshot as it
-/// was. Marten's own rebuild (its async daemon) reached 11–18 % of the speed of reading the events and deleted the
+/// type's new documents are copied (COPY) into a temporary table and replace the old ones, each given its revision
+/// (its stream's version, as the inline projection writes it) on the way: a rebuild that fails leaves every snapshot
+/// as it was. Marten's own rebuild (its async daemon) reached 11–18 % of the speed of reading the events and deleted the
 /// documents before it began (BENCHMARKS.md, rebuild).
 /// </summary>
 public static class SnapshotRebuild
@@ -48,7 +49,10 @@ public static class SnapshotRebuild
             .SelectMany(type => type.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static))
             .Where(m => m.Name is "Create" or "Apply" or "ShouldDelete")
             .SelectMany(m => m.GetParameters()).Any(p => typeof(IEvent).IsAssignableFrom(p.ParameterType));
-        var reading = Task.Factory.StartNew(() => Read(store, [.. route.Keys], metadata, batches.Writer, failed.Token),
+        var mappings = route.Keys.Select(((EventGraph)store.Options.Events).EventMappingFor).ToArray();
+        var tenant = ((DocumentStore)store).Options.Tenancy.Default.TenantId;
+        var makers = mappings.Select(m => (EventMaker)Activator.CreateInstance(typeof(EventMaker<>).MakeGenericType(m.DocumentType), m, tenant)!).ToArray();
+        var reading = Task.Factory.StartNew(() => Read(store, mappings, metadata, batches.Writer, failed.Token),
             failed.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         try
         {
@@ -56,9 +60,8 @@ public static class SnapshotRebuild
             var run = new List<IEvent>();
             await foreach (var rows in batches.Reader.ReadAllAsync(cancellationToken))
             {
-                // Made events here, not on the reader's thread: the reader is the slower of the two, and making an
-                // event draws a random id for it from the kernel.
-                var batch = Array.ConvertAll(rows, row => row.ToEvent());
+                // Made events here, not on the reader's thread: the reader is the slower of the two.
+                var batch = Array.ConvertAll(rows, row => row.ToEvent(makers[row.Type]));
                 for (var i = 0; i < batch.Length;)
                 {
                     // A stream's consecutive events (a command's, an import's) are applied in one call.
@@ -85,13 +88,11 @@ public static class SnapshotRebuild
     }
 
     /// <summary>The events of the given types, in order, deserialised, in batches (on its own thread).</summary>
-    static void Read(IDocumentStore store, Type[] eventTypes, bool metadata, ChannelWriter<Row[]> batches, CancellationToken cancellationToken)
+    static void Read(IDocumentStore store, EventMapping[] mappings, bool metadata, ChannelWriter<Row[]> batches, CancellationToken cancellationToken)
     {
         try
         {
-            var events = (EventGraph)store.Options.Events;
             var serializer = store.Options.Serializer();
-            var mappings = eventTypes.Select(events.EventMappingFor).ToArray();
             using var connection = store.Storage.Database.CreateConnection(ConnectionUsage.Read);
             connection.Open();
             using var transaction = connection.BeginTransaction();
@@ -101,15 +102,15 @@ public static class SnapshotRebuild
             using (var plan = new NpgsqlCommand("set local enable_sort = off", connection, transaction)) plan.ExecuteNonQuery();
             using var read = new NpgsqlCommand(
                 $"select stream_id, version, seq_id, array_position(@types, type), data{(metadata ? ", timestamp, id, correlation_id, causation_id, user_name" : "")} " +
-                $"from {events.DatabaseSchemaName}.mt_events where type = any(@types) and is_archived = false order by seq_id", connection, transaction);
+                $"from {store.Options.Events.DatabaseSchemaName}.mt_events where type = any(@types) and is_archived = false order by seq_id", connection, transaction);
             read.Parameters.AddWithValue("types", mappings.Select(m => m.EventTypeName).ToArray());
             using var reader = read.ExecuteReader();
             var batch = new List<Row>(BatchSize);
             while (reader.Read())
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var mapping = mappings[reader.GetInt32(3) - 1];
-                var row = new Row(mapping, serializer.FromJson(mapping.DocumentType, reader, 4), reader.GetGuid(0), reader.GetInt64(1), reader.GetInt64(2));
+                var type = reader.GetInt32(3) - 1;
+                var row = new Row(type, serializer.FromJson(mappings[type].DocumentType, reader, 4), reader.GetGuid(0), reader.GetInt64(1), reader.GetInt64(2));
                 if (metadata)
                     row = row with
                     {
@@ -136,14 +137,35 @@ public static class SnapshotRebuild
         }
     }
 
-    /// <summary>An event as read: its data deserialised, not yet wrapped.</summary>
-    readonly record struct Row(EventMapping Mapping, object Data, Guid StreamId, long Version, long Sequence, Metadata? Metadata = null)
+    /// <summary>An event as read: its type (an index into the mappings), its data deserialised, not yet wrapped.</summary>
+    readonly record struct Row(int Type, object Data, Guid StreamId, long Version, long Sequence, Metadata? Metadata = null)
     {
-        public IEvent ToEvent()
+        public IEvent ToEvent(EventMaker maker)
         {
-            var e = Mapping.Wrap(Data);
+            var e = maker.Make(Data);
             (e.StreamId, e.Version, e.Sequence) = (StreamId, Version, Sequence);
             if (Metadata is { } m) (e.Timestamp, e.Id, e.CorrelationId, e.CausationId, e.UserName) = (m.Timestamp, m.Id, m.CorrelationId, m.CausationId, m.UserName);
+            return e;
+        }
+    }
+
+    /// <summary>
+    /// An event as Marten's <c>EventMapping.Wrap</c> makes it (its data, its type's names, the tenant), less the random
+    /// id <c>Event&lt;T&gt;</c>'s constructor draws from the kernel for each one: a rebuild never reads it (the real id
+    /// is read when a snapshot uses metadata), and drawing 820,000 of them was a tenth of KPI's rebuild (BENCHMARKS.md,
+    /// rebuild). Made uninitialised, as JasperFx's generated evolvers make a snapshot without a Create method.
+    /// </summary>
+    abstract class EventMaker
+    {
+        public abstract IEvent Make(object data);
+    }
+
+    sealed class EventMaker<T>(EventMapping mapping, string tenant) : EventMaker where T : notnull
+    {
+        public override IEvent Make(object data)
+        {
+            var e = (Event<T>)RuntimeHelpers.GetUninitializedObject(typeof(Event<T>));
+            (e.Data, e.EventTypeName, e.DotNetTypeName, e.TenantId) = ((T)data, mapping.EventTypeName, mapping.DotNetTypeName, tenant);
             return e;
         }
     }
@@ -186,10 +208,20 @@ public static class SnapshotRebuild
             await Execute(loader.CreateTempTableForCopying());   // {table}_temp, for this connection
             await loader.LoadIntoTempTableAsync(((DocumentStore)store).Options.Tenancy.Default, store.Options.Serializer(), connection,
                 folded.Values.Select(f => f.Snapshot), cancellationToken);
-            await Execute($"update {table.Name}_temp t set mt_version = r.version from unnest($1::uuid[], $2::bigint[]) as r(id, version) where t.id = r.id",
-                folded.Keys.ToArray(), folded.Values.Select(f => f.Version).ToArray());
+            // The table's columns, its revision (mt_version) taken from the stream's version as the inline projection
+            // writes it (the loader writes 1, as an insert does), in the insert itself: no second write of the copy.
+            var columns = new List<string>();
+            await using (var read = new NpgsqlCommand("select attname from pg_attribute where attrelid = $1::regclass and attnum > 0 and not attisdropped order by attnum", connection, transaction))
+            {
+                read.Parameters.Add(new NpgsqlParameter { Value = table.QualifiedName });
+                await using var names = await read.ExecuteReaderAsync(cancellationToken);
+                while (await names.ReadAsync(cancellationToken)) columns.Add($"\"{names.GetString(0)}\"");
+            }
             await Execute($"delete from {table.QualifiedName}");
-            await Execute(loader.CopyNewDocumentsFromTempTable());
+            await Execute($"insert into {table.QualifiedName} ({string.Join(", ", columns)}) " +
+                $"select {string.Join(", ", columns.Select(c => c == "\"mt_version\"" ? "r.version" : $"t.{c}"))} " +
+                $"from {table.Name}_temp t join unnest($1::uuid[], $2::bigint[]) as r(id, version) on t.id = r.id",
+                folded.Keys.ToArray(), folded.Values.Select(f => f.Version).ToArray());
             await Execute($"drop table {table.Name}_temp");
         }
     }
