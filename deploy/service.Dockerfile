@@ -10,7 +10,7 @@ FROM ${SDK_IMAGE} AS build
 ARG PROJECT
 WORKDIR /src
 COPY . .
-RUN dotnet publish "$PROJECT" -c Release --use-current-runtime --self-contained false -o /app --nologo
+RUN dotnet publish "$PROJECT" -c Release -o /app --nologo
 
 FROM ${RUNTIME_IMAGE}
 ARG ENTRY

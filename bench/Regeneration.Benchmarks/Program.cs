@@ -1,6 +1,6 @@
 // Regeneration's benchmarks: each scenario measures our path and its physical limit side by side in one
 // run, and prints the figures and their ratio. The three services and the gateway run as separate
-// processes, published as the compose images are (compiled ahead of time), so each one's memory is its own. Usage (see BENCHMARKS.md):
+// processes (their own build outputs), so each one's memory is its own. Usage (see BENCHMARKS.md):
 //   dotnet run -c Release --project bench/Regeneration.Benchmarks -- [--seconds 10] [--warmup 20] [--workers 64] [--projects 1000,10000] [--smoke]
 //     [--only writes,load,rebuild]   (a subset of the scenarios, to profile one; the rebuild reads what load wrote)
 //     [--statements]                 (after each write variant, the SQL it cost PostgreSQL, from pg_stat_statements)
@@ -42,9 +42,6 @@ Environment.SetEnvironmentVariable("REGENERATION_POSTGRES_DURABLE", "1");
 // published port (Docker's userland proxy costs CPU on every round trip). REGENERATION_POSTGRES_DIRECT=0: the port.
 if (Environment.GetEnvironmentVariable("REGENERATION_POSTGRES_DIRECT") is null) Environment.SetEnvironmentVariable("REGENERATION_POSTGRES_DIRECT", "1");
 
-// The processes as production runs them: each published for this platform, compiled ahead of time (ReadyToRun), as
-// the compose images are; a build output would compile every method at first call, in the figures (BENCHMARKS.md, 3).
-await ServiceProcess.Publish(Path.Combine(Repository.Root(), "artifacts", "bench"), "Projects", "Budget", "Kpi", "Gateway");
 Console.WriteLine($"Regeneration benchmarks — {Environment.ProcessorCount} cores, {seconds} s per measurement after {warmUp.TotalSeconds} s of warm-up, {workers} workers, PostgreSQL: {PostgresServer.Mode}");
 var database = await PostgresServer.CreateDatabaseAsync();
 var db = $"ConnectionStrings:Postgres={database}";

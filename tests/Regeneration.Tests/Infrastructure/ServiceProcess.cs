@@ -1,6 +1,5 @@
-// One service (or the gateway) as a real separate process started from its build output (or, for the benchmarks,
-// its publish): for what an in-process host cannot show — a SIGKILL, the process's own memory (RSS), its real
-// console log.
+// One service (or the gateway) as a real separate process started from its build output: for what an
+// in-process host cannot show — a SIGKILL, the process's own memory (RSS), its real console log.
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -19,29 +18,6 @@ public sealed class ServiceProcess(string project, string[] settings) : IDisposa
     /// sets its own).</summary>
     public static readonly string[] Defaults =
         ["environment=Development", "Logging:LogLevel:Default=Warning", "RateLimits:PermitsPerSecond=100000", "RateLimits:Burst=100000"];
-
-    /// <summary>Where the processes start from: unset, each project's build output (the tests); or a folder with
-    /// each one's publish in <c>Regeneration.&lt;project&gt;</c> (the benchmarks: see <see cref="Publish"/>).</summary>
-    public static string? Published { get; set; }
-
-    /// <summary>Publishes the processes as the compose images do — for this platform, compiled ahead of time
-    /// (ReadyToRun, Directory.Build.props) — into <paramref name="folder"/>, and starts them from there from now on.</summary>
-    public static async Task Publish(string folder, params string[] projects)
-    {
-        var configuration = typeof(ServiceProcess).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()!.Configuration;
-        foreach (var project in projects)
-        {
-            using var publish = Process.Start(new ProcessStartInfo("dotnet",
-                ["publish", Path.Combine(Repository.Root(), Folder(project)), "-c", configuration, "--use-current-runtime", "--self-contained", "false",
-                 "-o", Path.Combine(folder, $"Regeneration.{project}"), "-nologo", "-v", "quiet"]) { RedirectStandardOutput = true })!;
-            var output = await publish.StandardOutput.ReadToEndAsync();
-            await publish.WaitForExitAsync();
-            if (publish.ExitCode != 0) throw new InvalidOperationException($"dotnet publish {project} failed:\n{output}");
-        }
-        Published = folder;
-    }
-
-    static string Folder(string project) => project == "Gateway" ? "gateway" : Path.Combine("services", project);
 
     /// <summary>The loopback port the process listens on; the same across restarts.</summary>
     public int Port { get; } = FreePort();
@@ -63,9 +39,8 @@ public sealed class ServiceProcess(string project, string[] settings) : IDisposa
     public void Start()
     {
         var configuration = typeof(ServiceProcess).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()!.Configuration;
-        var dll = Published is { } published
-            ? Path.Combine(published, $"Regeneration.{project}", $"Regeneration.{project}.dll")
-            : Path.Combine(Repository.Root(), Folder(project), "bin", configuration, "net10.0", $"Regeneration.{project}.dll");
+        var folder = project == "Gateway" ? "gateway" : Path.Combine("services", project);
+        var dll = Path.Combine(Repository.Root(), folder, "bin", configuration, "net10.0", $"Regeneration.{project}.dll");
         if (!File.Exists(dll)) throw new FileNotFoundException($"{dll} is missing: build the solution first", dll);
         // Later arguments win, so a test's settings override the defaults.
         var start = new ProcessStartInfo("dotnet", [dll, $"--urls={Address}", .. Defaults.Concat(settings).Select(s => "--" + s)])
