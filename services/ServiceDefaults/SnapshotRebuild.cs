@@ -1,8 +1,10 @@
 // Rebuilds a service's read models (its inline snapshots) from its events: after a change to how a snapshot is
 // folded, or to repair one. `dotnet Regeneration.<Service>.dll --rebuild` runs it instead of serving (with the
 // service stopped: commands during a rebuild would race it); the benchmarks measure it (BENCHMARKS.md, rebuild).
+using System.Collections.Concurrent;
 using System.Reflection;
 using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
 using JasperFx.Events;
 using JasperFx.Events.Aggregation;
@@ -11,19 +13,22 @@ using JasperFx.Events.Projections;
 using Marten;
 using Marten.Events;
 using Marten.Internal.Storage;
+using Marten.Schema.BulkLoading;
 using Marten.Storage;
 using Npgsql;
 
 namespace Regeneration.ServiceDefaults;
 
 /// <summary>
-/// Every inline snapshot of a store folded again in one pass over its events, on two threads: one reads the events in
-/// order (by the primary key, a plan that needs no statistics) and deserialises them, the other makes them events and
-/// applies each stream's run of them with its snapshot's own aggregator (the Create/Apply methods Marten runs inline). All the snapshots
-/// are held in memory at once (windows would bound that for a much larger store). Then, in one transaction, each
-/// type's new documents are copied (COPY) into a temporary table and replace the old ones, each given its revision
-/// (its stream's version, as the inline projection writes it) on the way: a rebuild that fails leaves every snapshot
-/// as it was. Marten's own rebuild (its async daemon) reached 11–18 % of the speed of reading the events and deleted the
+/// Every inline snapshot of a store folded again in one pass over its events, stream by stream (read in stream order,
+/// by the index on stream and version: a plan that needs no statistics), on three threads: one reads and deserialises
+/// the events, one makes them events and applies each stream's run of them with its snapshot's own aggregator (the
+/// Create/Apply methods Marten runs inline), one copies (COPY) each stream's document into a temporary table as the
+/// stream ends — so a rebuild holds one snapshot per type at a time, not all of them. One COPY runs at a time on the
+/// connection: the type with the most documents is copied as it goes, the others' documents are held until it ends.
+/// Then each type's documents replace the old ones, each given its revision (its stream's version, as the inline
+/// projection writes it) on the way, all in one transaction: a rebuild that fails leaves every snapshot as it was.
+/// Marten's own rebuild (its async daemon) reached 11–18 % of the speed of reading the events and deleted the
 /// documents before it began (BENCHMARKS.md, rebuild).
 /// </summary>
 public static class SnapshotRebuild
@@ -35,13 +40,6 @@ public static class SnapshotRebuild
             .Select(p => p as IAggregateProjection is { Scope: AggregationScope.SingleStream } snapshot && snapshot.IdentityType == typeof(Guid)
                 ? snapshot : throw new NotSupportedException($"{p.Name}: only snapshots of one stream (by Guid) are rebuilt"))
             .ToList();
-        var folds = snapshots.Select(s => (IFold)Activator.CreateInstance(typeof(Fold<>).MakeGenericType(s.AggregateType), store)!).ToList();
-        // Which folds apply each event type (a stream's events all go to its own snapshot's fold).
-        var route = snapshots.SelectMany(s => s.AllEventTypes).Distinct()
-            .ToDictionary(type => type, type => folds.Where((_, i) => snapshots[i].AllEventTypes.Contains(type)).ToArray());
-
-        using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var batches = Channel.CreateBounded<Row[]>(new BoundedChannelOptions(16) { SingleReader = true, SingleWriter = true });
         // Event metadata (time, id, correlation, causation, user) only for a snapshot whose conventional methods
         // (Create, Apply, ShouldDelete, on the snapshot or its projection) take IEvent<T>: ours take the event's data
         // alone, and reading the metadata made KPI's rebuild 2.93–3.00 s instead of 2.37–2.80 (BENCHMARKS.md, rebuild).
@@ -49,28 +47,57 @@ public static class SnapshotRebuild
             .SelectMany(type => type.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static))
             .Where(m => m.Name is "Create" or "Apply" or "ShouldDelete")
             .SelectMany(m => m.GetParameters()).Any(p => typeof(IEvent).IsAssignableFrom(p.ParameterType));
-        var mappings = route.Keys.Select(((EventGraph)store.Options.Events).EventMappingFor).ToArray();
-        var tenant = ((DocumentStore)store).Options.Tenancy.Default.TenantId;
-        var makers = mappings.Select(m => (EventMaker)Activator.CreateInstance(typeof(EventMaker<>).MakeGenericType(m.DocumentType), m, tenant)!).ToArray();
-        var reading = Task.Factory.StartNew(() => Read(store, mappings, metadata, batches.Writer, failed.Token),
-            failed.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        try
-        {
-            await using var query = store.QuerySession();
-            var run = new List<IEvent>();
-            await foreach (var rows in batches.Reader.ReadAllAsync(cancellationToken)) Apply(rows, makers, route, run, query, cancellationToken);
-        }
-        finally
-        {
-            failed.Cancel();   // a failed fold stops the reader too
-            await reading.ContinueWith(_ => { }, TaskScheduler.Default);
-        }
-        await reading;
 
         await using var connection = store.Storage.Database.CreateConnection();
         await connection.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        foreach (var fold in folds) await fold.ReplaceAsync(transaction, cancellationToken);
+        var folds = snapshots.Select(s => (IFold)Activator.CreateInstance(typeof(Fold<>).MakeGenericType(s.AggregateType), store, transaction)!).ToList();
+        // Which folds apply each event type (a stream's events all go to its own snapshot's fold).
+        var route = snapshots.SelectMany(s => s.AllEventTypes).Distinct()
+            .ToDictionary(type => type, type => folds.Where((_, i) => snapshots[i].AllEventTypes.Contains(type)).ToArray());
+        var mappings = route.Keys.Select(((EventGraph)store.Options.Events).EventMappingFor).ToArray();
+        var tenant = ((DocumentStore)store).Options.Tenancy.Default.TenantId;
+        var makers = mappings.Select(m => (EventMaker)Activator.CreateInstance(typeof(EventMaker<>).MakeGenericType(m.DocumentType), m, tenant)!).ToArray();
+
+        using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var batches = Channel.CreateBounded<Row[]>(new BoundedChannelOptions(16) { SingleReader = true, SingleWriter = true });
+        var reading = LongRunning(() => Read(store, mappings, metadata, batches.Writer, failed.Token), failed);
+        IFold? live = null;
+        try
+        {
+            await using var query = store.QuerySession();
+            var run = new List<IEvent>();
+            await foreach (var rows in batches.Reader.ReadAllAsync(failed.Token))
+            {
+                Apply(rows, makers, route, run, query, failed.Token);
+                // One COPY at a time on the connection: once a batch of documents is done, the type with the most of
+                // them (KPI: the projects' indicator sets, not the catalogue's 20 indicators) is copied as its streams
+                // end; the others' documents are held and copied after it.
+                if (live is null && folds.Sum(f => f.Done) >= BatchSize)
+                {
+                    live = folds.MaxBy(f => f.Done)!;
+                    await live.StartCopyAsync(failed);
+                }
+            }
+            foreach (var fold in folds) fold.Finish(failed.Token);   // each one's last stream
+            if (live is not null) await live.EndCopyAsync();
+            foreach (var fold in folds.Where(f => f != live)) await fold.CopyHeldAsync(failed.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Stopped because the reader or the copy failed: their error, not the cancellation.
+            await Task.WhenAll(reading, live?.Copying ?? Task.CompletedTask).ContinueWith(_ => { }, TaskScheduler.Default);
+            if (new[] { reading, live?.Copying }.Select(t => t?.Exception?.InnerException).FirstOrDefault(e => e is not null and not OperationCanceledException) is { } cause)
+                ExceptionDispatchInfo.Throw(cause);
+            throw;
+        }
+        finally
+        {
+            failed.Cancel();   // a failed fold stops the reader and the copy too
+            await Task.WhenAll(reading, live?.Copying ?? Task.CompletedTask).ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+        await reading;
+        foreach (var fold in folds) await fold.ReplaceAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return [.. snapshots.Select(s => s.AggregateType.Name)];
     }
@@ -93,7 +120,7 @@ public static class SnapshotRebuild
         }
     }
 
-    /// <summary>The events of the given types, in order, deserialised, in batches (on its own thread).</summary>
+    /// <summary>The events of the given types, stream by stream, deserialised, in batches (on its own thread).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Read(IDocumentStore store, EventMapping[] mappings, bool metadata, ChannelWriter<Row[]> batches, CancellationToken cancellationToken)
     {
@@ -103,13 +130,13 @@ public static class SnapshotRebuild
             using var connection = store.Storage.Database.CreateConnection(ConnectionUsage.Read);
             connection.Open();
             using var transaction = connection.BeginTransaction();
-            // In seq_id order by the primary key, whatever the statistics say: right after a bulk import there are
-            // none, and the planner would sort the whole table instead. array_position: each row's type as its
-            // index in mappings (no string to allocate and look up).
+            // In stream order by the index on (stream_id, version), whatever the statistics say: right after a bulk
+            // import there are none, and the planner would sort the whole table instead. array_position: each row's
+            // type as its index in mappings (no string to allocate and look up).
             using (var plan = new NpgsqlCommand("set local enable_sort = off", connection, transaction)) plan.ExecuteNonQuery();
             using var read = new NpgsqlCommand(
                 $"select stream_id, version, seq_id, array_position(@types, type), data{(metadata ? ", timestamp, id, correlation_id, causation_id, user_name" : "")} " +
-                $"from {store.Options.Events.DatabaseSchemaName}.mt_events where type = any(@types) and is_archived = false order by seq_id", connection, transaction);
+                $"from {store.Options.Events.DatabaseSchemaName}.mt_events where type = any(@types) and is_archived = false order by stream_id, version", connection, transaction);
             read.Parameters.AddWithValue("types", mappings.Select(m => m.EventTypeName).ToArray());
             using var reader = read.ExecuteReader();
             var batch = new List<Row>(BatchSize);
@@ -179,59 +206,126 @@ public static class SnapshotRebuild
 
     sealed record Metadata(DateTimeOffset Timestamp, Guid Id, string? CorrelationId, string? CausationId, string? UserName);
 
-    const int BatchSize = 1000;
+    const int BatchSize = 1000, HandOver = 100;
 
     interface IFold
     {
+        /// <summary>Documents done (their streams ended).</summary>
+        int Done { get; }
+        Task? Copying { get; }
         void Apply(IReadOnlyList<IEvent> run, IQuerySession query, CancellationToken cancellationToken);
-        Task ReplaceAsync(NpgsqlTransaction transaction, CancellationToken cancellationToken);
+        void Finish(CancellationToken cancellationToken);
+        Task StartCopyAsync(CancellationTokenSource failed);
+        Task EndCopyAsync();
+        Task CopyHeldAsync(CancellationToken cancellationToken);
+        Task ReplaceAsync(CancellationToken cancellationToken);
     }
 
-    /// <summary>One snapshot type's documents, folded in memory, then written in place of the old ones.</summary>
-    sealed class Fold<T>(IDocumentStore store) : IFold where T : class
+    /// <summary>One snapshot type: its streams folded one after the other, each one's document copied (COPY) into a
+    /// temporary table when the stream ends (or held, while another type's copy runs), then the table's documents
+    /// replaced by the copy's.</summary>
+    sealed class Fold<T>(IDocumentStore store, NpgsqlTransaction transaction) : IFold where T : class
     {
         readonly IAggregator<T, IQuerySession> aggregator = ((DocumentStore)store).Options.Projections.AggregatorFor<T>();
-        readonly Dictionary<Guid, (T Snapshot, long Version)> folded = [];
+        readonly IBulkLoader<T> loader = ((MartenDocumentProvider<T>)store.Storage.Database.Providers.StorageFor<T>()).BulkLoader;
+        readonly List<Guid> ids = [];
+        readonly List<long> versions = [];
+        readonly List<T> held = [];
+        (Guid Stream, T? Snapshot, long Version) current;
+        BlockingCollection<T[]>? documents;   // handed to the copy a batch at a time (a wake-up per batch, not per document)
+
+        public int Done => ids.Count;
+        public Task? Copying { get; private set; }
 
         public void Apply(IReadOnlyList<IEvent> run, IQuerySession query, CancellationToken cancellationToken)
         {
             var stream = run[0].StreamId;
-            var building = aggregator.BuildAsync(run, query, folded.GetValueOrDefault(stream).Snapshot, cancellationToken);
+            if (stream != current.Stream)
+            {
+                Finish(cancellationToken);
+                current = (stream, null, 0);
+            }
+            var building = aggregator.BuildAsync(run, query, current.Snapshot, cancellationToken);
             // Done already for a fold without I/O (ours: Create and Apply); one that awaits would hold this thread, not fail.
-            var snapshot = building.IsCompletedSuccessfully ? building.Result : building.AsTask().GetAwaiter().GetResult();
-            if (snapshot is null) folded.Remove(stream);
-            else folded[stream] = (snapshot, run[^1].Version);
+            current = (stream, building.IsCompletedSuccessfully ? building.Result : building.AsTask().GetAwaiter().GetResult(), run[^1].Version);
         }
 
-        public async Task ReplaceAsync(NpgsqlTransaction transaction, CancellationToken cancellationToken)
+        /// <summary>The current stream has ended: its document goes to the copy, or is held for it.</summary>
+        public void Finish(CancellationToken cancellationToken)
         {
-            var connection = transaction.Connection!;
+            if (current.Snapshot is not { } snapshot) return;   // no stream yet, or its snapshot deleted
+            ids.Add(current.Stream);
+            versions.Add(current.Version);
+            held.Add(snapshot);
+            if (documents is not null && held.Count == HandOver) Hand(cancellationToken);
+            current = default;
+        }
+
+        /// <summary>From now on the documents go straight to a COPY, on a thread of its own (the held ones first).</summary>
+        public async Task StartCopyAsync(CancellationTokenSource failed)
+        {
+            await Execute(loader.CreateTempTableForCopying(), failed.Token);   // {table}_temp, for this connection
+            documents = new BlockingCollection<T[]>(boundedCapacity: 16);
+            var copied = documents.GetConsumingEnumerable(failed.Token).SelectMany(batch => batch);
+            Hand(failed.Token);
+            Copying = LongRunning(() => loader.LoadIntoTempTableAsync(((DocumentStore)store).Options.Tenancy.Default, store.Options.Serializer(),
+                transaction.Connection!, copied, failed.Token).GetAwaiter().GetResult(), failed);
+        }
+
+        void Hand(CancellationToken cancellationToken)
+        {
+            documents!.Add([.. held], cancellationToken);
+            held.Clear();
+        }
+
+        public async Task EndCopyAsync()
+        {
+            if (held.Count > 0) Hand(CancellationToken.None);
+            documents!.CompleteAdding();
+            await Copying!;
+            documents.Dispose();
+        }
+
+        public async Task CopyHeldAsync(CancellationToken cancellationToken)
+        {
+            await Execute(loader.CreateTempTableForCopying(), cancellationToken);
+            await loader.LoadIntoTempTableAsync(((DocumentStore)store).Options.Tenancy.Default, store.Options.Serializer(), transaction.Connection!,
+                held, cancellationToken);
+        }
+
+        public async Task ReplaceAsync(CancellationToken cancellationToken)
+        {
             var table = store.Options.FindOrResolveDocumentType(typeof(T)).TableName;
-            var loader = ((MartenDocumentProvider<T>)store.Storage.Database.Providers.StorageFor<T>()).BulkLoader;
-            async Task Execute(string sql, params object[] parameters)
-            {
-                await using var command = new NpgsqlCommand(sql, connection, transaction);
-                foreach (var parameter in parameters) command.Parameters.Add(new NpgsqlParameter { Value = parameter });
-                await command.ExecuteNonQueryAsync(cancellationToken);
-            }
-            await Execute(loader.CreateTempTableForCopying());   // {table}_temp, for this connection
-            await loader.LoadIntoTempTableAsync(((DocumentStore)store).Options.Tenancy.Default, store.Options.Serializer(), connection,
-                folded.Values.Select(f => f.Snapshot), cancellationToken);
             // The table's columns, its revision (mt_version) taken from the stream's version as the inline projection
             // writes it (the loader writes 1, as an insert does), in the insert itself: no second write of the copy.
             var columns = new List<string>();
-            await using (var read = new NpgsqlCommand("select attname from pg_attribute where attrelid = $1::regclass and attnum > 0 and not attisdropped order by attnum", connection, transaction))
+            await using (var read = new NpgsqlCommand("select attname from pg_attribute where attrelid = $1::regclass and attnum > 0 and not attisdropped order by attnum", transaction.Connection, transaction))
             {
                 read.Parameters.Add(new NpgsqlParameter { Value = table.QualifiedName });
                 await using var names = await read.ExecuteReaderAsync(cancellationToken);
                 while (await names.ReadAsync(cancellationToken)) columns.Add($"\"{names.GetString(0)}\"");
             }
-            await Execute($"delete from {table.QualifiedName}");
+            await Execute($"delete from {table.QualifiedName}", cancellationToken);
             await Execute($"insert into {table.QualifiedName} ({string.Join(", ", columns)}) " +
                 $"select {string.Join(", ", columns.Select(c => c == "\"mt_version\"" ? "r.version" : $"t.{c}"))} " +
                 $"from {table.Name}_temp t join unnest($1::uuid[], $2::bigint[]) as r(id, version) on t.id = r.id",
-                folded.Keys.ToArray(), folded.Values.Select(f => f.Version).ToArray());
-            await Execute($"drop table {table.Name}_temp");
+                cancellationToken, ids.ToArray(), versions.ToArray());
+            await Execute($"drop table {table.Name}_temp", cancellationToken);
+        }
+
+        async Task Execute(string sql, CancellationToken cancellationToken, params object[] parameters)
+        {
+            await using var command = new NpgsqlCommand(sql, transaction.Connection, transaction);
+            foreach (var parameter in parameters) command.Parameters.Add(new NpgsqlParameter { Value = parameter });
+            await command.ExecuteNonQueryAsync(cancellationToken);
         }
     }
+
+    /// <summary>Work on a thread of its own; a failure cancels the rest.</summary>
+    static Task LongRunning(Action work, CancellationTokenSource failed) =>
+        Task.Factory.StartNew(() =>
+        {
+            try { work(); }
+            catch { failed.Cancel(); throw; }
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 }

@@ -1,4 +1,5 @@
-// `--rebuild`: a service's snapshots are folded again from its events, repairing a damaged or missing one.
+// `--rebuild`: a service's snapshots are folded again from its events, repairing a damaged or missing one; a rebuild
+// that fails (at the swap, or on an event it cannot read) changes nothing and says why.
 using Npgsql;
 using Regeneration.Projects;
 using Regeneration.Projects.V1;
@@ -68,5 +69,58 @@ public class RebuildTests
         Assert.Equal(Grpc.Core.StatusCode.Aborted, stale.StatusCode);
         var after = (await client.GetProjectAsync(new GetProjectRequest { ProjectId = damagedId })).Project;
         Assert.Equal((Regeneration.Projects.V1.ProjectStatus.OnHold, expected.Version + 1, expected.Name), (after.Status, after.Version, after.Name));
+    }
+
+    [Fact]
+    public async Task A_rebuild_that_fails_leaves_every_snapshot_as_it_was_and_says_why()
+    {
+        var database = await PostgresServer.CreateDatabaseAsync();
+        await using var service = await ServiceHost.StartAsync(ProjectsApp.Build, database);
+        var client = new ProjectService.ProjectServiceClient(service.Admin);
+        // More projects than the rebuild folds before it starts copying documents (1,000), so the copy runs as the
+        // streams end and the failure comes after it, at the swap.
+        for (var call = 0; call < 5; call++)
+        {
+            var request = new ImportProjectsRequest();
+            for (var i = 0; i < 250; i++)
+                request.Projects.Add(new ImportedProject
+                {
+                    Project = Register(), Status = Regeneration.Projects.V1.ProjectStatus.Active,
+                    Milestones = { new ImportedMilestone { Name = "Build", Weight = 100, DueDate = "2026-06-30", Progress = 10 } },
+                });
+            await client.ImportProjectsAsync(request);
+        }
+        await service.StopAsync();
+
+        await using var connection = new NpgsqlConnection(database);
+        await connection.OpenAsync();
+        async Task<string> Snapshots()
+        {
+            await using var checksum = new NpgsqlCommand(
+                "select count(*) || ':' || md5(string_agg(id::text || ':' || mt_version || ':' || data::text, ',' order by id)) from projects.mt_doc_project", connection);
+            return (string)(await checksum.ExecuteScalarAsync())!;
+        }
+        var before = await Snapshots();
+        Assert.StartsWith("1250:", before);
+        // Two streams whose registrations now carry the same code: their rebuilt snapshots break the unique code.
+        await using (var damage = new NpgsqlCommand(
+            "update projects.mt_events e set data = jsonb_set(e.data, '{Code}', (select data -> 'Code' from projects.mt_events where type = 'project_registered' order by stream_id limit 1)) " +
+            "where e.type = 'project_registered' and e.stream_id = (select id from projects.mt_streams order by id desc limit 1)", connection))
+            Assert.Equal(1, await damage.ExecuteNonQueryAsync());
+
+        var failure = await Assert.ThrowsAsync<PostgresException>(() => ServiceHosting.RunAsync(
+            ["--rebuild", .. ServiceProcess.Defaults.Append($"ConnectionStrings:Postgres={database}").Select(s => "--" + s)], ProjectsApp.Build));
+        Assert.Equal(PostgresErrorCodes.UniqueViolation, failure.SqlState);
+        Assert.Equal(before, await Snapshots());
+
+        // An event the rebuild cannot read, in the last stream it reads: the reader's own error, not the cancellation
+        // that stops the other threads, and again nothing written.
+        await using (var damage = new NpgsqlCommand(
+            "update projects.mt_events set data = '{\"ProjectId\": \"not a guid\"}' " +
+            "where type = 'project_registered' and stream_id = (select id from projects.mt_streams order by id desc limit 1)", connection))
+            Assert.Equal(1, await damage.ExecuteNonQueryAsync());
+        await Assert.ThrowsAsync<System.Text.Json.JsonException>(() => ServiceHosting.RunAsync(
+            ["--rebuild", .. ServiceProcess.Defaults.Append($"ConnectionStrings:Postgres={database}").Select(s => "--" + s)], ProjectsApp.Build));
+        Assert.Equal(before, await Snapshots());
     }
 }
