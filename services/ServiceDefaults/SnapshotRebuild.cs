@@ -73,7 +73,7 @@ public static class SnapshotRebuild
                 // One COPY at a time on the connection: once a batch of documents is done, the type with the most of
                 // them (KPI: the projects' indicator sets, not the catalogue's 20 indicators) is copied as its streams
                 // end; the others' documents are held and copied after it.
-                if (live is null && folds.Sum(f => f.Done) >= BatchSize)
+                if (live is null && folds.Sum(f => f.Done) >= ChooseAfter)
                 {
                     live = folds.MaxBy(f => f.Done)!;
                     await live.StartCopyAsync(failed);
@@ -206,7 +206,9 @@ public static class SnapshotRebuild
 
     sealed record Metadata(DateTimeOffset Timestamp, Guid Id, string? CorrelationId, string? CausationId, string? UserName);
 
-    const int BatchSize = 1000, HandOver = 100;
+    /// <summary>Events per batch from the reader; documents done before the type to copy as it goes is chosen;
+    /// documents per hand-over to the copy (a wake-up of its thread per batch, not per document).</summary>
+    const int BatchSize = 1000, ChooseAfter = 1000, HandOver = 100;
 
     interface IFold
     {
@@ -232,7 +234,7 @@ public static class SnapshotRebuild
         readonly List<long> versions = [];
         readonly List<T> held = [];
         (Guid Stream, T? Snapshot, long Version) current;
-        BlockingCollection<T[]>? documents;   // handed to the copy a batch at a time (a wake-up per batch, not per document)
+        BlockingCollection<T[]>? documents;   // to the copy, once it runs
 
         public int Done => ids.Count;
         public Task? Copying { get; private set; }
