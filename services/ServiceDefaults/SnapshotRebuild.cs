@@ -21,15 +21,15 @@ namespace Regeneration.ServiceDefaults;
 
 /// <summary>
 /// Every inline snapshot of a store folded again in one pass over its events, stream by stream (read in stream order,
-/// by the index on stream and version: a plan that needs no statistics), on three threads: one reads and deserialises
-/// the events, one makes them events and applies each stream's run of them with its snapshot's own aggregator (the
-/// Create/Apply methods Marten runs inline), one copies (COPY) each stream's document into a temporary table as the
-/// stream ends — so a rebuild holds one snapshot per type at a time, not all of them. One COPY runs at a time on the
-/// connection: the type with the most documents is copied as it goes, the others' documents are held until it ends.
-/// Then each type's documents replace the old ones, each given its revision (its stream's version, as the inline
-/// projection writes it) on the way, all in one transaction: a rebuild that fails leaves every snapshot as it was.
-/// Marten's own rebuild (its async daemon) reached 11–18 % of the speed of reading the events and deleted the
-/// documents before it began (BENCHMARKS.md, rebuild).
+/// by the index on stream and version: a plan that needs no statistics): one thread reads and deserialises the
+/// events, another makes them events and applies each stream's run of them with its snapshot's own aggregator (the
+/// Create/Apply methods Marten runs inline), and the documents are copied (COPY) into a temporary table beside the
+/// fold. One COPY runs at a time on the connection: once 1,000 documents are done, the type with the most of them is
+/// copied as its streams end, in hand-overs of 100; the other types' documents are held and copied after it. Then each
+/// type's documents replace the old ones, each given its revision (its stream's version, as the inline projection
+/// writes it) on the way, all in one transaction: a rebuild that fails leaves every snapshot as it was. Marten's own
+/// rebuild (its async daemon) reached 11–18 % of the speed of reading the events and deleted the documents before it
+/// began (BENCHMARKS.md, rebuild).
 /// </summary>
 public static class SnapshotRebuild
 {
@@ -53,8 +53,16 @@ public static class SnapshotRebuild
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var folds = snapshots.Select(s => (IFold)Activator.CreateInstance(typeof(Fold<>).MakeGenericType(s.AggregateType), store, transaction)!).ToList();
         // Which folds apply each event type (a stream's events all go to its own snapshot's fold).
-        var route = snapshots.SelectMany(s => s.AllEventTypes).Distinct()
-            .ToDictionary(type => type, type => folds.Where((_, i) => snapshots[i].AllEventTypes.Contains(type)).ToArray());
+        // One array per set of folds: a run (a stream's consecutive events) ends where its folds change, not at every
+        // change of event type.
+        var targets = new List<IFold[]>();
+        var route = snapshots.SelectMany(s => s.AllEventTypes).Distinct().ToDictionary(type => type, type =>
+        {
+            var folding = folds.Where((_, i) => snapshots[i].AllEventTypes.Contains(type)).ToArray();
+            if (targets.FirstOrDefault(t => t.SequenceEqual(folding)) is { } same) return same;
+            targets.Add(folding);
+            return folding;
+        });
         var mappings = route.Keys.Select(((EventGraph)store.Options.Events).EventMappingFor).ToArray();
         var tenant = ((DocumentStore)store).Options.Tenancy.Default.TenantId;
         var makers = mappings.Select(m => (EventMaker)Activator.CreateInstance(typeof(EventMaker<>).MakeGenericType(m.DocumentType), m, tenant)!).ToArray();
@@ -80,12 +88,13 @@ public static class SnapshotRebuild
                 }
             }
             foreach (var fold in folds) fold.Finish(failed.Token);   // each one's last stream
-            if (live is not null) await live.EndCopyAsync();
+            if (live is not null) await live.EndCopyAsync(failed.Token);
             foreach (var fold in folds.Where(f => f != live)) await fold.CopyHeldAsync(failed.Token);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             // Stopped because the reader or the copy failed: their error, not the cancellation.
+            failed.Cancel();
             await Task.WhenAll(reading, live?.Copying ?? Task.CompletedTask).ContinueWith(_ => { }, TaskScheduler.Default);
             if (new[] { reading, live?.Copying }.Select(t => t?.Exception?.InnerException).FirstOrDefault(e => e is not null and not OperationCanceledException) is { } cause)
                 ExceptionDispatchInfo.Throw(cause);
@@ -187,7 +196,8 @@ public static class SnapshotRebuild
     /// An event as Marten's <c>EventMapping.Wrap</c> makes it (its data, its type's names, the tenant), less the random
     /// id <c>Event&lt;T&gt;</c>'s constructor draws from the kernel for each one: a rebuild never reads it (the real id
     /// is read when a snapshot uses metadata), and drawing 820,000 of them was a tenth of KPI's rebuild (BENCHMARKS.md,
-    /// rebuild). Made uninitialised, as JasperFx's generated evolvers make a snapshot without a Create method.
+    /// rebuild). Made uninitialised, as JasperFx's generated evolvers make a snapshot without a Create method; its Id
+    /// stays empty (an event's equality is its Id's: nothing in a fold compares events).
     /// </summary>
     abstract class EventMaker
     {
@@ -218,14 +228,13 @@ public static class SnapshotRebuild
         void Apply(IReadOnlyList<IEvent> run, IQuerySession query, CancellationToken cancellationToken);
         void Finish(CancellationToken cancellationToken);
         Task StartCopyAsync(CancellationTokenSource failed);
-        Task EndCopyAsync();
+        Task EndCopyAsync(CancellationToken cancellationToken);
         Task CopyHeldAsync(CancellationToken cancellationToken);
         Task ReplaceAsync(CancellationToken cancellationToken);
     }
 
-    /// <summary>One snapshot type: its streams folded one after the other, each one's document copied (COPY) into a
-    /// temporary table when the stream ends (or held, while another type's copy runs), then the table's documents
-    /// replaced by the copy's.</summary>
+    /// <summary>One snapshot type: its streams folded one after the other, each one's document held when the stream
+    /// ends, or handed to a running COPY into a temporary table; then the table's documents replaced by the copy's.</summary>
     sealed class Fold<T>(IDocumentStore store, NpgsqlTransaction transaction) : IFold where T : class
     {
         readonly IAggregator<T, IQuerySession> aggregator = ((DocumentStore)store).Options.Projections.AggregatorFor<T>();
@@ -263,10 +272,11 @@ public static class SnapshotRebuild
             current = default;
         }
 
-        /// <summary>From now on the documents go straight to a COPY, on a thread of its own (the held ones first).</summary>
+        /// <summary>From now on the documents go to a COPY running beside the fold (the held ones first). The loader
+        /// enumerates them synchronously: after its first await it holds a thread of the pool while it waits.</summary>
         public async Task StartCopyAsync(CancellationTokenSource failed)
         {
-            await Execute(loader.CreateTempTableForCopying(), failed.Token);   // {table}_temp, for this connection
+            await CreateTempTableAsync(failed.Token);
             documents = new BlockingCollection<T[]>(boundedCapacity: 16);
             var copied = documents.GetConsumingEnumerable(failed.Token).SelectMany(batch => batch);
             Hand(failed.Token);
@@ -280,9 +290,9 @@ public static class SnapshotRebuild
             held.Clear();
         }
 
-        public async Task EndCopyAsync()
+        public async Task EndCopyAsync(CancellationToken cancellationToken)
         {
-            if (held.Count > 0) Hand(CancellationToken.None);
+            if (held.Count > 0) Hand(cancellationToken);
             documents!.CompleteAdding();
             await Copying!;
             documents.Dispose();
@@ -290,14 +300,32 @@ public static class SnapshotRebuild
 
         public async Task CopyHeldAsync(CancellationToken cancellationToken)
         {
-            await Execute(loader.CreateTempTableForCopying(), cancellationToken);
+            await CreateTempTableAsync(cancellationToken);
             await loader.LoadIntoTempTableAsync(((DocumentStore)store).Options.Tenancy.Default, store.Options.Serializer(), transaction.Connection!,
                 held, cancellationToken);
         }
 
+        /// <summary>Marten's temporary table for the copy (<c>{table}_temp</c>, for this connection), given the table's
+        /// column defaults: a column the loader does not write gets its default, as in an insert, not null.</summary>
+        async Task CreateTempTableAsync(CancellationToken cancellationToken)
+        {
+            await Execute(loader.CreateTempTableForCopying(), cancellationToken);
+            var defaults = new List<string>();
+            await using (var read = new NpgsqlCommand("select a.attname, pg_get_expr(d.adbin, d.adrelid) from pg_attrdef d " +
+                "join pg_attribute a on a.attrelid = d.adrelid and a.attnum = d.adnum where d.adrelid = $1::regclass", transaction.Connection, transaction))
+            {
+                read.Parameters.Add(new NpgsqlParameter { Value = Table.QualifiedName });
+                await using var columns = await read.ExecuteReaderAsync(cancellationToken);
+                while (await columns.ReadAsync(cancellationToken)) defaults.Add($"alter column \"{columns.GetString(0)}\" set default {columns.GetString(1)}");
+            }
+            if (defaults.Count > 0) await Execute($"alter table {Table.Name}_temp {string.Join(", ", defaults)}", cancellationToken);
+        }
+
+        Weasel.Core.DbObjectName Table => store.Options.FindOrResolveDocumentType(typeof(T)).TableName;
+
         public async Task ReplaceAsync(CancellationToken cancellationToken)
         {
-            var table = store.Options.FindOrResolveDocumentType(typeof(T)).TableName;
+            var table = Table;
             // The table's columns, its revision (mt_version) taken from the stream's version as the inline projection
             // writes it (the loader writes 1, as an insert does), in the insert itself: no second write of the copy.
             var columns = new List<string>();
@@ -308,18 +336,21 @@ public static class SnapshotRebuild
                 while (await names.ReadAsync(cancellationToken)) columns.Add($"\"{names.GetString(0)}\"");
             }
             await Execute($"delete from {table.QualifiedName}", cancellationToken);
-            await Execute($"insert into {table.QualifiedName} ({string.Join(", ", columns)}) " +
+            var inserted = await Execute($"insert into {table.QualifiedName} ({string.Join(", ", columns)}) " +
                 $"select {string.Join(", ", columns.Select(c => c == "\"mt_version\"" ? "r.version" : $"t.{c}"))} " +
                 $"from {table.Name}_temp t join unnest($1::uuid[], $2::bigint[]) as r(id, version) on t.id = r.id",
                 cancellationToken, ids.ToArray(), versions.ToArray());
+            // Each document is its stream's: one whose id is not its stream's would be lost by the join.
+            if (inserted != ids.Count)
+                throw new InvalidOperationException($"{typeof(T).Name}: {inserted} of {ids.Count} folded snapshots written (is a snapshot's id not its stream's?)");
             await Execute($"drop table {table.Name}_temp", cancellationToken);
         }
 
-        async Task Execute(string sql, CancellationToken cancellationToken, params object[] parameters)
+        async Task<int> Execute(string sql, CancellationToken cancellationToken, params object[] parameters)
         {
             await using var command = new NpgsqlCommand(sql, transaction.Connection, transaction);
             foreach (var parameter in parameters) command.Parameters.Add(new NpgsqlParameter { Value = parameter });
-            await command.ExecuteNonQueryAsync(cancellationToken);
+            return await command.ExecuteNonQueryAsync(cancellationToken);
         }
     }
 

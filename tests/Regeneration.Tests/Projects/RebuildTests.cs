@@ -1,5 +1,5 @@
-// `--rebuild`: a service's snapshots are folded again from its events, repairing a damaged or missing one; a rebuild
-// that fails (at the swap, or on an event it cannot read) changes nothing and says why.
+// `--rebuild`: a service's snapshots are folded again from its events, repairing a damaged or missing one, and
+// writing, for thousands of streams, exactly what the commands wrote; a rebuild that fails changes nothing.
 using Npgsql;
 using Regeneration.Projects;
 using Regeneration.Projects.V1;
@@ -72,14 +72,14 @@ public class RebuildTests
     }
 
     [Fact]
-    public async Task A_rebuild_that_fails_leaves_every_snapshot_as_it_was_and_says_why()
+    public async Task A_rebuild_of_thousands_of_streams_writes_what_the_commands_wrote_and_one_that_fails_writes_nothing()
     {
         var database = await PostgresServer.CreateDatabaseAsync();
         await using var service = await ServiceHost.StartAsync(ProjectsApp.Build, database);
         var client = new ProjectService.ProjectServiceClient(service.Admin);
-        // More projects than the rebuild folds before it starts copying documents (1,000), so the copy runs as the
-        // streams end and the failure comes after it, at the swap.
-        for (var call = 0; call < 5; call++)
+        // 2,500 projects of 4 events each: the rebuild starts its COPY once 1,000 documents are done (half way) and
+        // hands the rest over as their streams end.
+        for (var call = 0; call < 10; call++)
         {
             var request = new ImportProjectsRequest();
             for (var i = 0; i < 250; i++)
@@ -97,30 +97,35 @@ public class RebuildTests
         async Task<string> Snapshots()
         {
             await using var checksum = new NpgsqlCommand(
-                "select count(*) || ':' || md5(string_agg(id::text || ':' || mt_version || ':' || data::text, ',' order by id)) from projects.mt_doc_project", connection);
+                "select count(*) || ':' || md5(string_agg(id::text || ':' || mt_version || ':' || data::text || ':' || (mt_last_modified is not null) || mt_dotnet_type, ',' order by id)) " +
+                "from projects.mt_doc_project", connection);
             return (string)(await checksum.ExecuteScalarAsync())!;
         }
+        Task<int> Rebuild() => ServiceHosting.RunAsync(
+            ["--rebuild", .. ServiceProcess.Defaults.Append($"ConnectionStrings:Postgres={database}").Select(s => "--" + s)], ProjectsApp.Build);
         var before = await Snapshots();
-        Assert.StartsWith("1250:", before);
-        // Two streams whose registrations now carry the same code: their rebuilt snapshots break the unique code.
+        Assert.StartsWith("2500:", before);
+
+        // Every document as the commands wrote it: its id, its revision, its JSON, its metadata.
+        Assert.Equal(0, await Rebuild());
+        Assert.Equal(before, await Snapshots());
+
+        // Two streams, one early and the last one read, now registered with the same code: the swap fails on the
+        // unique code after the copy has run, and no document changes.
         await using (var damage = new NpgsqlCommand(
             "update projects.mt_events e set data = jsonb_set(e.data, '{Code}', (select data -> 'Code' from projects.mt_events where type = 'project_registered' order by stream_id limit 1)) " +
             "where e.type = 'project_registered' and e.stream_id = (select id from projects.mt_streams order by id desc limit 1)", connection))
             Assert.Equal(1, await damage.ExecuteNonQueryAsync());
-
-        var failure = await Assert.ThrowsAsync<PostgresException>(() => ServiceHosting.RunAsync(
-            ["--rebuild", .. ServiceProcess.Defaults.Append($"ConnectionStrings:Postgres={database}").Select(s => "--" + s)], ProjectsApp.Build));
+        var failure = await Assert.ThrowsAsync<PostgresException>(Rebuild);
         Assert.Equal(PostgresErrorCodes.UniqueViolation, failure.SqlState);
         Assert.Equal(before, await Snapshots());
 
-        // An event the rebuild cannot read, in the last stream it reads: the reader's own error, not the cancellation
-        // that stops the other threads, and again nothing written.
+        // An event it cannot read, in the last stream, while the COPY runs: the reader's error, and again nothing written.
         await using (var damage = new NpgsqlCommand(
             "update projects.mt_events set data = '{\"ProjectId\": \"not a guid\"}' " +
             "where type = 'project_registered' and stream_id = (select id from projects.mt_streams order by id desc limit 1)", connection))
             Assert.Equal(1, await damage.ExecuteNonQueryAsync());
-        await Assert.ThrowsAsync<System.Text.Json.JsonException>(() => ServiceHosting.RunAsync(
-            ["--rebuild", .. ServiceProcess.Defaults.Append($"ConnectionStrings:Postgres={database}").Select(s => "--" + s)], ProjectsApp.Build));
+        await Assert.ThrowsAsync<System.Text.Json.JsonException>(Rebuild);
         Assert.Equal(before, await Snapshots());
     }
 }
