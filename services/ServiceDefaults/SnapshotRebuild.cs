@@ -52,9 +52,8 @@ public static class SnapshotRebuild
         await connection.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var folds = snapshots.Select(s => (IFold)Activator.CreateInstance(typeof(Fold<>).MakeGenericType(s.AggregateType), store, transaction)!).ToList();
-        // Which folds apply each event type (a stream's events all go to its own snapshot's fold).
-        // One array per set of folds: a run (a stream's consecutive events) ends where its folds change, not at every
-        // change of event type.
+        // Which folds apply each event type (a stream's events all go to its own snapshot's fold), one array per set of
+        // folds: a run (a stream's consecutive events) ends where its folds change, not at every change of event type.
         var targets = new List<IFold[]>();
         var route = snapshots.SelectMany(s => s.AllEventTypes).Distinct().ToDictionary(type => type, type =>
         {
@@ -91,19 +90,15 @@ public static class SnapshotRebuild
             if (live is not null) await live.EndCopyAsync(failed.Token);
             foreach (var fold in folds.Where(f => f != live)) await fold.CopyHeldAsync(failed.Token);
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception e)
         {
-            // Stopped because the reader or the copy failed: their error, not the cancellation.
-            failed.Cancel();
+            failed.Cancel();   // a failure anywhere stops the reader and the copy
             await Task.WhenAll(reading, live?.Copying ?? Task.CompletedTask).ContinueWith(_ => { }, TaskScheduler.Default);
-            if (new[] { reading, live?.Copying }.Select(t => t?.Exception?.InnerException).FirstOrDefault(e => e is not null and not OperationCanceledException) is { } cause)
+            // A cancellation we did not ask for only says that the reader or the copy failed: report their error.
+            if (e is OperationCanceledException && !cancellationToken.IsCancellationRequested &&
+                new[] { reading, live?.Copying }.Select(t => t?.Exception?.InnerException).FirstOrDefault(x => x is not null and not OperationCanceledException) is { } cause)
                 ExceptionDispatchInfo.Throw(cause);
             throw;
-        }
-        finally
-        {
-            failed.Cancel();   // a failed fold stops the reader and the copy too
-            await Task.WhenAll(reading, live?.Copying ?? Task.CompletedTask).ContinueWith(_ => { }, TaskScheduler.Default);
         }
         await reading;
         foreach (var fold in folds) await fold.ReplaceAsync(cancellationToken);
@@ -239,6 +234,9 @@ public static class SnapshotRebuild
     {
         readonly IAggregator<T, IQuerySession> aggregator = ((DocumentStore)store).Options.Projections.AggregatorFor<T>();
         readonly IBulkLoader<T> loader = ((MartenDocumentProvider<T>)store.Storage.Database.Providers.StorageFor<T>()).BulkLoader;
+        readonly Tenant tenant = ((DocumentStore)store).Options.Tenancy.Default;
+        readonly Weasel.Core.DbObjectName table = store.Options.FindOrResolveDocumentType(typeof(T)).TableName;
+        readonly List<string> columns = [];   // the table's, in order, read with their defaults
         readonly List<Guid> ids = [];
         readonly List<long> versions = [];
         readonly List<T> held = [];
@@ -280,8 +278,8 @@ public static class SnapshotRebuild
             documents = new BlockingCollection<T[]>(boundedCapacity: 16);
             var copied = documents.GetConsumingEnumerable(failed.Token).SelectMany(batch => batch);
             Hand(failed.Token);
-            Copying = LongRunning(() => loader.LoadIntoTempTableAsync(((DocumentStore)store).Options.Tenancy.Default, store.Options.Serializer(),
-                transaction.Connection!, copied, failed.Token).GetAwaiter().GetResult(), failed);
+            Copying = LongRunning(() => loader.LoadIntoTempTableAsync(tenant, store.Options.Serializer(), transaction.Connection!, copied, failed.Token)
+                .GetAwaiter().GetResult(), failed);
         }
 
         void Hand(CancellationToken cancellationToken)
@@ -301,8 +299,7 @@ public static class SnapshotRebuild
         public async Task CopyHeldAsync(CancellationToken cancellationToken)
         {
             await CreateTempTableAsync(cancellationToken);
-            await loader.LoadIntoTempTableAsync(((DocumentStore)store).Options.Tenancy.Default, store.Options.Serializer(), transaction.Connection!,
-                held, cancellationToken);
+            await loader.LoadIntoTempTableAsync(tenant, store.Options.Serializer(), transaction.Connection!, held, cancellationToken);
         }
 
         /// <summary>Marten's temporary table for the copy (<c>{table}_temp</c>, for this connection), given the table's
@@ -311,30 +308,26 @@ public static class SnapshotRebuild
         {
             await Execute(loader.CreateTempTableForCopying(), cancellationToken);
             var defaults = new List<string>();
-            await using (var read = new NpgsqlCommand("select a.attname, pg_get_expr(d.adbin, d.adrelid) from pg_attrdef d " +
-                "join pg_attribute a on a.attrelid = d.adrelid and a.attnum = d.adnum where d.adrelid = $1::regclass", transaction.Connection, transaction))
-            {
-                read.Parameters.Add(new NpgsqlParameter { Value = Table.QualifiedName });
-                await using var columns = await read.ExecuteReaderAsync(cancellationToken);
-                while (await columns.ReadAsync(cancellationToken)) defaults.Add($"alter column \"{columns.GetString(0)}\" set default {columns.GetString(1)}");
-            }
-            if (defaults.Count > 0) await Execute($"alter table {Table.Name}_temp {string.Join(", ", defaults)}", cancellationToken);
-        }
-
-        Weasel.Core.DbObjectName Table => store.Options.FindOrResolveDocumentType(typeof(T)).TableName;
-
-        public async Task ReplaceAsync(CancellationToken cancellationToken)
-        {
-            var table = Table;
-            // The table's columns, its revision (mt_version) taken from the stream's version as the inline projection
-            // writes it (the loader writes 1, as an insert does), in the insert itself: no second write of the copy.
-            var columns = new List<string>();
-            await using (var read = new NpgsqlCommand("select attname from pg_attribute where attrelid = $1::regclass and attnum > 0 and not attisdropped order by attnum", transaction.Connection, transaction))
+            await using (var read = new NpgsqlCommand("select a.attname, pg_get_expr(d.adbin, d.adrelid) from pg_attribute a " +
+                "left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum " +
+                "where a.attrelid = $1::regclass and a.attnum > 0 and not a.attisdropped order by a.attnum", transaction.Connection, transaction))
             {
                 read.Parameters.Add(new NpgsqlParameter { Value = table.QualifiedName });
-                await using var names = await read.ExecuteReaderAsync(cancellationToken);
-                while (await names.ReadAsync(cancellationToken)) columns.Add($"\"{names.GetString(0)}\"");
+                await using var found = await read.ExecuteReaderAsync(cancellationToken);
+                while (await found.ReadAsync(cancellationToken))
+                {
+                    columns.Add($"\"{found.GetString(0)}\"");
+                    if (!found.IsDBNull(1)) defaults.Add($"alter column {columns[^1]} set default {found.GetString(1)}");
+                }
             }
+            if (defaults.Count > 0) await Execute($"alter table {table.Name}_temp {string.Join(", ", defaults)}", cancellationToken);
+        }
+
+        /// <summary>The table's documents replaced by the copy's, each given its revision (mt_version) from its stream's
+        /// version as the inline projection writes it (the loader writes 1, as an insert does) in the insert itself: no
+        /// second write of the copy.</summary>
+        public async Task ReplaceAsync(CancellationToken cancellationToken)
+        {
             await Execute($"delete from {table.QualifiedName}", cancellationToken);
             var inserted = await Execute($"insert into {table.QualifiedName} ({string.Join(", ", columns)}) " +
                 $"select {string.Join(", ", columns.Select(c => c == "\"mt_version\"" ? "r.version" : $"t.{c}"))} " +

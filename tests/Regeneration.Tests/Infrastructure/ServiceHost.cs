@@ -41,13 +41,19 @@ public sealed class ServiceHost : IAsyncDisposable
     public static async Task<ServiceHost> StartAsync(Func<string[], WebApplication> build, string connectionString,
         params string[] settings)
     {
-        string[] args =
-            [.. ServiceProcess.Defaults.Append($"ConnectionStrings:Postgres={connectionString}").Concat(settings).Select(s => "--" + s)];
+        var args = Arguments(connectionString, settings);
         var app = build(["--urls=http://127.0.0.1:0", .. args]);
         await app.StartAsync();
         var address = app.Urls.First();
         return new ServiceHost(app, address, build, [$"--urls={address}", .. args]);
     }
+
+    /// <summary>The service's <c>--rebuild</c>, run in this process with the tests' settings; its exit code.</summary>
+    public static Task<int> RebuildAsync(Func<string[], WebApplication> build, string connectionString) =>
+        Regeneration.ServiceDefaults.ServiceHosting.RunAsync(["--rebuild", .. Arguments(connectionString)], build);
+
+    static string[] Arguments(string connectionString, params string[] settings) =>
+        [.. ServiceProcess.Defaults.Append($"ConnectionStrings:Postgres={connectionString}").Concat(settings).Select(s => "--" + s)];
 
     /// <summary>Stops the service (its port closes: callers see connection refused).</summary>
     public async Task StopAsync()

@@ -4,7 +4,6 @@ using Google.Protobuf.WellKnownTypes;
 using Npgsql;
 using Regeneration.Kpi;
 using Regeneration.Kpi.V1;
-using Regeneration.ServiceDefaults;
 using Regeneration.Tests.Infrastructure;
 using static Regeneration.Tests.Infrastructure.Requests;
 
@@ -73,8 +72,7 @@ public class RebuildTests
                     $"update kpi.mt_doc_indicator set data = jsonb_set(data, '{{Name}}', '\"damaged\"') where data ->> 'Code' = 'TRA-01'", connection);
                 Assert.Equal(3, await damage.ExecuteNonQueryAsync());
             }
-            Assert.Equal(0, await ServiceHosting.RunAsync(
-                ["--rebuild", .. ServiceProcess.Defaults.Append($"ConnectionStrings:Postgres={servers.ConnectionString}").Select(s => "--" + s)], KpiApp.Build));
+            Assert.Equal(0, await ServiceHost.RebuildAsync(KpiApp.Build, servers.ConnectionString));
             await servers.Kpi.RestartAsync();
 
             Assert.Equal(expected, (await kpi.GetProjectKpisAsync(new GetProjectKpisRequest { ProjectId = damagedId, Refresh = true })).Kpis);

@@ -3,7 +3,6 @@
 using Npgsql;
 using Regeneration.Projects;
 using Regeneration.Projects.V1;
-using Regeneration.ServiceDefaults;
 using Regeneration.Tests.Infrastructure;
 using static Regeneration.Tests.Infrastructure.Requests;
 
@@ -38,8 +37,7 @@ public class RebuildTests
                 $"update projects.mt_doc_project set id = '{orphanId}' where id = '{lostId}'", connection);
             Assert.Equal(2, await damage.ExecuteNonQueryAsync());
         }
-        Assert.Equal(0, await ServiceHosting.RunAsync(
-            ["--rebuild", .. ServiceProcess.Defaults.Append($"ConnectionStrings:Postgres={database}").Select(s => "--" + s)], ProjectsApp.Build));
+        Assert.Equal(0, await ServiceHost.RebuildAsync(ProjectsApp.Build, database));
         await service.RestartAsync();
 
         Assert.Equal(expected, (await client.GetProjectAsync(new GetProjectRequest { ProjectId = damagedId })).Project);
@@ -101,8 +99,7 @@ public class RebuildTests
                 "from projects.mt_doc_project", connection);
             return (string)(await checksum.ExecuteScalarAsync())!;
         }
-        Task<int> Rebuild() => ServiceHosting.RunAsync(
-            ["--rebuild", .. ServiceProcess.Defaults.Append($"ConnectionStrings:Postgres={database}").Select(s => "--" + s)], ProjectsApp.Build);
+        Task<int> Rebuild() => ServiceHost.RebuildAsync(ProjectsApp.Build, database);
         var before = await Snapshots();
         Assert.StartsWith("2500:", before);
 
