@@ -77,17 +77,18 @@ public sealed class KpiGrpcService(
         caller.EnsureCanWrite(Area, projectOwner: caller.Name, managersMay: true);   // could the caller write at all?
         IReadOnlyDictionary<string, Indicator> catalogue;
         await using (var session = store.QuerySession()) catalogue = await Portfolio.Catalogue(session, call.CancellationToken);
-        var results = await BulkImport.Run(r.Projects, item => item.RequestId, item => Import(item, caller, catalogue, call), call.CancellationToken);
+        var results = await BulkImport.Run(r.Projects, call, item => item.RequestId, (item, context) => Import(item, caller, catalogue, context, call.CancellationToken));
         return new ImportIndicatorsResponse { Results = { results } };
     }
 
-    async Task<CommandResult> Import(ProjectIndicatorsImport item, Caller caller, IReadOnlyDictionary<string, Indicator> catalogue, ServerCallContext call)
+    async Task<CommandResult> Import(ProjectIndicatorsImport item, Caller caller, IReadOnlyDictionary<string, Indicator> catalogue,
+        RequestContext context, CancellationToken cancellation)
     {
-        var projectId = await EnsureCanChange(item.ProjectId, caller, call);
+        var projectId = await EnsureCanChange(item.ProjectId, caller, cancellation);
         List<SetTarget> targets = [.. item.Targets.Select(t => new SetTarget(t.IndicatorCode, t.Baseline, t.Target, Date(t.TargetDate)))];
         List<RecordMeasurement> measurements = [.. item.Measurements.Select(m =>
             new RecordMeasurement(Guid.CreateVersion7(), m.IndicatorCode, m.Value, m.ObservedAt.ToDateTimeOffset(), m.Source))];
-        return await Write(item.RequestId, projectId, null, item, call,
+        return await commands.Write<ProjectIndicators>(new CommandEnvelope(item.RequestId, null, context, item), projectId,
             state => IndicatorsDecider.Import(projectId, state, catalogue, targets, measurements, time.GetUtcNow()));
     }
 
@@ -224,7 +225,7 @@ public sealed class KpiGrpcService(
     {
         var caller = Caller.From(call);
         caller.EnsureCanWrite(Area, projectOwner: caller.Name, managersMay: true);   // could the caller write at all?
-        var id = await EnsureCanChange(projectId, caller, call);
+        var id = await EnsureCanChange(projectId, caller, call.CancellationToken);
         await using var session = store.QuerySession();
         var indicator = await session.Query<Indicator>().FirstOrDefaultAsync(i => i.Code == indicatorCode, call.CancellationToken)
             ?? throw new NotFoundException("indicator", indicatorCode);
@@ -232,10 +233,10 @@ public sealed class KpiGrpcService(
     }
 
     /// <summary>The project exists (the Projects service says so) and the caller may change it: its owner, if a project manager.</summary>
-    async Task<Guid> EnsureCanChange(string projectId, Caller caller, ServerCallContext call)
+    async Task<Guid> EnsureCanChange(string projectId, Caller caller, CancellationToken cancellation)
     {
         var project = await Upstream.Call("projects", () => projects.GetProjectAsync(new GetProjectRequest { ProjectId = projectId },
-            deadline: Upstream.NewDeadline(), cancellationToken: call.CancellationToken).ResponseAsync, ("project", projectId));
+            deadline: Upstream.NewDeadline(), cancellationToken: cancellation).ResponseAsync, ("project", projectId));
         caller.EnsureCanWrite(Area, projectOwner: project.Project.Owner, managersMay: true);
         return Guid.Parse(projectId);
     }

@@ -37,17 +37,17 @@ public sealed class ProjectsGrpcService(CommandRunner commands, IDocumentStore s
     {
         var caller = Caller.From(call);
         foreach (var item in r.Projects) caller.EnsureCanWrite(Area, projectOwner: item.Project.Owner, managersMay: true);
-        var results = await BulkImport.Run(r.Projects, item => item.Project.RequestId, item => Import(item, call), call.CancellationToken);
+        var results = await BulkImport.Run(r.Projects, call, item => item.Project.RequestId, Import);
         return new ImportProjectsResponse { Results = { results } };
     }
 
-    Task<CommandResult> Import(ImportedProject item, ServerCallContext call)
+    Task<CommandResult> Import(ImportedProject item, RequestContext context)
     {
         var command = new ImportProject(Registration(item.Project),
             item.Status == Regeneration.Projects.V1.ProjectStatus.Unspecified ? ProjectStatus.Planned : (ProjectStatus)item.Status,
             [.. item.Milestones.Select(m => new ImportMilestone(Guid.CreateVersion7(), m.Name, m.Weight, Date(m.DueDate), m.Progress,
                 OptionalDate(m.ForecastDate), OptionalDate(m.CompletedOn)))]);
-        return commands.Start<Project>(Envelope(item.Project.RequestId, null, item, call), command.Registration.ProjectId,
+        return commands.Start<Project>(new CommandEnvelope(item.Project.RequestId, null, context, item), command.Registration.ProjectId,
             session => EnsureCodeIsFree(session, item.Project.Code), () => ProjectDecider.Import(command));
     }
 
