@@ -55,8 +55,14 @@ public sealed class ErrorInterceptor(IServiceProvider services, ILogger<ErrorInt
 
     RpcException ToRpcException(Exception e, ServerCallContext context)
     {
-        if (e is OperationCanceledException && context.CancellationToken.IsCancellationRequested)
+        // The caller cancelled, its deadline passed or it went away: nobody reads the answer. A stream's next write
+        // then fails however it fails (a change-feed subscriber that disconnects mid-stream: "the request is
+        // complete"): an ordinary end of the call, not an unexpected failure.
+        if (context.CancellationToken.IsCancellationRequested)
+        {
+            logger.LogInformation(e is OperationCanceledException ? null : e, "{Method} ended: the caller cancelled or went away", context.Method);
             return new RpcException(new Grpc.Core.Status(StatusCode.Cancelled, "The call was cancelled"));
+        }
 
         var status = Map(e);
         if (status is null)
