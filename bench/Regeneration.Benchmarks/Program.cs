@@ -216,6 +216,14 @@ if (only.Contains("rebuild"))
 var exited = system.All.Where(p => !p.Value.IsRunning).ToList();
 foreach (var (name, process) in exited)
     Console.WriteLine($"{name} exited during the run:\n{LastWords(process)}");
+// So does a failure a service logged though every call was answered: how many, and the first one.
+foreach (var (name, process) in system.All)
+{
+    var lines = process.Log.Split('\n');
+    var failures = lines.Select((line, i) => (line, i)).Where(l => l.line.StartsWith("fail:") || l.line.StartsWith("crit:")).ToList();
+    if (failures.Count > 0)
+        Console.WriteLine($"{name} logged {failures.Count} failures; the first:\n{string.Join('\n', lines.Skip(failures[0].i).Take(16))}");
+}
 
 // ---- Report ----
 Console.WriteLine();

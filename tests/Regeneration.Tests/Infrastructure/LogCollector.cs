@@ -24,15 +24,14 @@ public sealed class LogCollector : ILoggerProvider
         return collector;
     }
 
-    /// <summary>Waits until an entry matches, or fails after the timeout.</summary>
-    public async Task<Entry> WaitFor(Func<Entry, bool> match, TimeSpan timeout)
+    /// <summary>Waits until what was logged meets the condition, or fails after the timeout.</summary>
+    public async Task WaitUntil(Func<IReadOnlyList<Entry>, bool> condition, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
-        while (true)
+        while (!condition(Entries))
         {
-            if (entries.FirstOrDefault(match) is { } found) return found;
             if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"no such log entry within {timeout.TotalSeconds} s; logged:\n{string.Join("\n", entries.Select(e => $"{e.Level} {e.Category}: {e.Message}"))}");
+                throw new TimeoutException($"not logged within {timeout.TotalSeconds} s; logged:\n{string.Join("\n", Entries.Select(e => $"{e.Level} {e.Category}: {e.Message}"))}");
             await Task.Delay(20);
         }
     }

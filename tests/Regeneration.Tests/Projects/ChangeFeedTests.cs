@@ -99,29 +99,36 @@ public class ChangeFeedTests(ProjectsServer server) : IClassFixture<ProjectsServ
     }
 
     [Fact]
-    public async Task A_subscriber_that_goes_away_mid_stream_ends_its_call_without_an_error_in_the_log()
+    public async Task Subscribers_that_stop_reading_mid_stream_end_their_calls_without_an_error_in_the_log()
     {
-        // Its own service, logging every level to a collector; events enough that the feed is still writing (held by
-        // HTTP/2 flow control) when the subscriber cancels. (A subscriber whose connection closes between two writes
-        // made the next write fail with "the request is complete", logged as an unexpected failure at error level:
-        // seen when KPI, which follows this feed, was stopped mid catch-up; that timing was not reproduced here.)
+        // As KPI reads the feed: a batch of events, then the call disposed while the service is still writing. The
+        // service's next write then failed with "the request is complete" (the request aborted, the call's own token
+        // not yet cancelled) and was logged as an unexpected failure at error level, about once per full benchmark run;
+        // that race did not show in this process (the benchmark's check of the services' logs covers it). Here: the
+        // service's own host, logging every level to a collector; 20 subscriptions stopped after 1 to 400 events,
+        // each to end as an ordinary cancelled call.
         await using var host = await ServiceHost.StartAsync(ProjectsApp.Build, await PostgresServer.CreateDatabaseAsync(), LogCollector.Everything);
         var log = LogCollector.On(host);
         var projects = new ProjectService.ProjectServiceClient(host.Admin);
-        var import = await projects.ImportProjectsAsync(new ImportProjectsRequest
+        for (var batch = 0; batch < 4; batch++)
         {
-            Projects = { Enumerable.Range(0, 200).Select(_ => new ImportedProject { Project = Register(), Status = ProjectStatus.Active }) },
-        });
-        Assert.All(import.Results, r => Assert.Null(r.Failure));
-
-        using (var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
-        using (var feed = projects.SubscribePortfolioEvents(new SubscribePortfolioEventsRequest { AfterSequence = 0 }, cancellationToken: cancel.Token))
-        {
-            Assert.True(await feed.ResponseStream.MoveNext(cancel.Token));
-            cancel.Cancel();
+            var import = await projects.ImportProjectsAsync(new ImportProjectsRequest
+            {
+                Projects = { Enumerable.Range(0, 250).Select(_ => new ImportedProject { Project = Register(), Status = ProjectStatus.Active }) },
+            });
+            Assert.All(import.Results, r => Assert.Null(r.Failure));
         }
 
-        await log.WaitFor(e => e.Message.Contains("SubscribePortfolioEvents ended: the caller cancelled or went away"), TimeSpan.FromSeconds(10));
+        const int subscriptions = 20;
+        for (var i = 0; i < subscriptions; i++)
+        {
+            using var feed = projects.SubscribePortfolioEvents(new SubscribePortfolioEventsRequest { AfterSequence = 0 },
+                deadline: DateTime.UtcNow.AddSeconds(30));
+            for (var read = 0; read < 1 + i * 21; read++) Assert.True(await feed.ResponseStream.MoveNext(CancellationToken.None));
+        }
+
+        await log.WaitUntil(entries => entries.Count(e => e.Message.Contains("SubscribePortfolioEvents ended: the caller cancelled or went away")) == subscriptions,
+            TimeSpan.FromSeconds(10));
         Assert.DoesNotContain(log.Entries, e => e.Level >= LogLevel.Error);
     }
 
