@@ -144,19 +144,29 @@ public static class SnapshotRebuild
             read.Parameters.AddWithValue("types", mappings.Select(m => m.EventTypeName).ToArray());
             using var reader = read.ExecuteReader();
             var batch = new List<Row>(BatchSize);
-            while (reader.Read())
+            try
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                var type = reader.GetInt32(3) - 1;
-                var row = new Row(type, serializer.FromJson(mappings[type].DocumentType, reader, 4), reader.GetGuid(0), reader.GetInt64(1), reader.GetInt64(2));
-                if (metadata)
-                    row = row with
-                    {
-                        Metadata = new(reader.GetFieldValue<DateTimeOffset>(5), reader.GetGuid(6), reader.IsDBNull(7) ? null : reader.GetString(7),
-                            reader.IsDBNull(8) ? null : reader.GetString(8), reader.IsDBNull(9) ? null : reader.GetString(9)),
-                    };
-                batch.Add(row);
-                if (batch.Count == BatchSize) Write();
+                while (reader.Read())
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var type = reader.GetInt32(3) - 1;
+                    var row = new Row(type, serializer.FromJson(mappings[type].DocumentType, reader, 4), reader.GetGuid(0), reader.GetInt64(1), reader.GetInt64(2));
+                    if (metadata)
+                        row = row with
+                        {
+                            Metadata = new(reader.GetFieldValue<DateTimeOffset>(5), reader.GetGuid(6), reader.IsDBNull(7) ? null : reader.GetString(7),
+                                reader.IsDBNull(8) ? null : reader.GetString(8), reader.IsDBNull(9) ? null : reader.GetString(9)),
+                        };
+                    batch.Add(row);
+                    if (batch.Count == BatchSize) Write();
+                }
+            }
+            catch
+            {
+                // A failure here or elsewhere (the cancellation): the query is cancelled first, or closing the reader
+                // would read every row left (a failed rebuild of a large store would take as long to stop as to read).
+                read.Cancel();
+                throw;
             }
             if (batch.Count > 0) Write();
             batches.Complete();
