@@ -117,20 +117,33 @@ public static class ServiceHosting
             }
             return 1;
         }
-        if (args.Contains("--rebuild"))
-        {
-            await using var app = build([.. args.Where(a => a != "--rebuild")]);
-            var store = app.Services.GetRequiredService<IDocumentStore>();
-            await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            var cpu = Environment.CpuUsage.TotalTime;
-            var rebuilt = await SnapshotRebuild.RunAsync(store, CancellationToken.None);
-            using var self = System.Diagnostics.Process.GetCurrentProcess();
-            Console.WriteLine($"Rebuilt {string.Join(", ", rebuilt)} from the events in {clock.Elapsed.TotalSeconds:0.000} s " +
-                $"({(Environment.CpuUsage.TotalTime - cpu).TotalSeconds:0.000} s of this process's CPU, its peak memory {self.PeakWorkingSet64 >> 20} MB)");
-            return 0;
-        }
+        if (args.Contains("--rebuild")) return await RebuildAsync([.. args.Where(a => a != "--rebuild")], build, Console.Out, Console.Error);
         await build(args).RunAsync();
+        return 0;
+    }
+
+    /// <summary><c>--rebuild</c>: what it rebuilt, in how long, on <paramref name="output"/> (exit code 0); or why it
+    /// failed, on <paramref name="error"/> (exit code 1) — a failed rebuild changes no snapshot.</summary>
+    public static async Task<int> RebuildAsync(string[] args, Func<string[], WebApplication> build, TextWriter output, TextWriter error)
+    {
+        await using var app = build(args);
+        var store = app.Services.GetRequiredService<IDocumentStore>();
+        await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var cpu = Environment.CpuUsage.TotalTime;
+        IReadOnlyList<string> rebuilt;
+        try
+        {
+            rebuilt = await SnapshotRebuild.RunAsync(store, CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            await error.WriteLineAsync($"The rebuild failed after {clock.Elapsed.TotalSeconds:0.000} s and changed nothing: every snapshot is as it was.\n{e}");
+            return 1;
+        }
+        using var self = System.Diagnostics.Process.GetCurrentProcess();
+        await output.WriteLineAsync($"Rebuilt {string.Join(", ", rebuilt)} from the events in {clock.Elapsed.TotalSeconds:0.000} s " +
+            $"({(Environment.CpuUsage.TotalTime - cpu).TotalSeconds:0.000} s of this process's CPU, its peak memory {self.PeakWorkingSet64 >> 20} MB)");
         return 0;
     }
 

@@ -48,9 +48,15 @@ public sealed class ServiceHost : IAsyncDisposable
         return new ServiceHost(app, address, build, [$"--urls={address}", .. args]);
     }
 
-    /// <summary>The service's <c>--rebuild</c>, run in this process with the tests' settings; its exit code.</summary>
-    public static Task<int> RebuildAsync(Func<string[], WebApplication> build, string connectionString) =>
-        Regeneration.ServiceDefaults.ServiceHosting.RunAsync(["--rebuild", .. Arguments(connectionString)], build);
+    /// <summary>The service's <c>--rebuild</c>, run in this process with the tests' settings: its exit code, what it
+    /// printed and what it reported as an error.</summary>
+    public static async Task<(int ExitCode, string Output, string Error)> RebuildAsync(Func<string[], WebApplication> build, string connectionString)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var exitCode = await Regeneration.ServiceDefaults.ServiceHosting.RebuildAsync(Arguments(connectionString), build, output, error);
+        return (exitCode, output.ToString(), error.ToString());
+    }
 
     static string[] Arguments(string connectionString, params string[] settings) =>
         [.. ServiceProcess.Defaults.Append($"ConnectionStrings:Postgres={connectionString}").Concat(settings).Select(s => "--" + s)];

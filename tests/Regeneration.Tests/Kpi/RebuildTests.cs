@@ -72,7 +72,7 @@ public class RebuildTests
                     $"update kpi.mt_doc_indicator set data = jsonb_set(data, '{{Name}}', '\"damaged\"') where data ->> 'Code' = 'TRA-01'", connection);
                 Assert.Equal(3, await damage.ExecuteNonQueryAsync());
             }
-            Assert.Equal(0, await ServiceHost.RebuildAsync(KpiApp.Build, servers.ConnectionString));
+            Assert.Equal(0, (await ServiceHost.RebuildAsync(KpiApp.Build, servers.ConnectionString)).ExitCode);
             await servers.Kpi.RestartAsync();
 
             Assert.Equal(expected, (await kpi.GetProjectKpisAsync(new GetProjectKpisRequest { ProjectId = damagedId, Refresh = true })).Kpis);

@@ -37,7 +37,10 @@ public class RebuildTests
                 $"update projects.mt_doc_project set id = '{orphanId}' where id = '{lostId}'", connection);
             Assert.Equal(2, await damage.ExecuteNonQueryAsync());
         }
-        Assert.Equal(0, await ServiceHost.RebuildAsync(ProjectsApp.Build, database));
+        var (exitCode, output, error) = await ServiceHost.RebuildAsync(ProjectsApp.Build, database);
+        Assert.Equal(0, exitCode);
+        Assert.StartsWith("Rebuilt Project from the events in ", output);
+        Assert.Empty(error);
         await service.RestartAsync();
 
         Assert.Equal(expected, (await client.GetProjectAsync(new GetProjectRequest { ProjectId = damagedId })).Project);
@@ -99,12 +102,12 @@ public class RebuildTests
                 "from projects.mt_doc_project", connection);
             return (string)(await checksum.ExecuteScalarAsync())!;
         }
-        Task<int> Rebuild() => ServiceHost.RebuildAsync(ProjectsApp.Build, database);
+        Task<(int ExitCode, string Output, string Error)> Rebuild() => ServiceHost.RebuildAsync(ProjectsApp.Build, database);
         var before = await Snapshots();
         Assert.StartsWith("2500:", before);
 
         // Every document as the commands wrote it: its id, its revision, its JSON, its metadata.
-        Assert.Equal(0, await Rebuild());
+        Assert.Equal(0, (await Rebuild()).ExitCode);
         Assert.Equal(before, await Snapshots());
 
         // Two streams, one early and the last one read, now registered with the same code: the swap fails on the
@@ -113,8 +116,10 @@ public class RebuildTests
             "update projects.mt_events e set data = jsonb_set(e.data, '{Code}', (select data -> 'Code' from projects.mt_events where type = 'project_registered' order by stream_id limit 1)) " +
             "where e.type = 'project_registered' and e.stream_id = (select id from projects.mt_streams order by id desc limit 1)", connection))
             Assert.Equal(1, await damage.ExecuteNonQueryAsync());
-        var failure = await Assert.ThrowsAsync<PostgresException>(Rebuild);
-        Assert.Equal(PostgresErrorCodes.UniqueViolation, failure.SqlState);
+        var failure = await Rebuild();
+        Assert.Equal(1, failure.ExitCode);
+        Assert.StartsWith("The rebuild failed after ", failure.Error);
+        Assert.Contains($"Npgsql.PostgresException (0x80004005): {PostgresErrorCodes.UniqueViolation}:", failure.Error);
         Assert.Equal(before, await Snapshots());
 
         // An event it cannot read, in the last stream, while the COPY runs: the reader's error, and again nothing written.
@@ -122,7 +127,9 @@ public class RebuildTests
             "update projects.mt_events set data = '{\"ProjectId\": \"not a guid\"}' " +
             "where type = 'project_registered' and stream_id = (select id from projects.mt_streams order by id desc limit 1)", connection))
             Assert.Equal(1, await damage.ExecuteNonQueryAsync());
-        await Assert.ThrowsAsync<System.Text.Json.JsonException>(Rebuild);
+        failure = await Rebuild();
+        Assert.Equal(1, failure.ExitCode);
+        Assert.Contains("changed nothing: every snapshot is as it was.\nSystem.Text.Json.JsonException:", failure.Error);
         Assert.Equal(before, await Snapshots());
     }
 }
