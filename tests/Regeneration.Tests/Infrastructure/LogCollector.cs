@@ -17,10 +17,13 @@ public sealed class LogCollector : ILoggerProvider
     public IReadOnlyList<Entry> Entries => [.. entries];
 
     /// <summary>Collects from now on what the service logs (started with <see cref="Everything"/> to see every level).</summary>
-    public static LogCollector On(ServiceHost host)
+    public static LogCollector On(ServiceHost host) => On(host.Services);
+
+    /// <summary>Collects from now on what the application logs.</summary>
+    public static LogCollector On(IServiceProvider services)
     {
         var collector = new LogCollector();
-        host.Services.GetRequiredService<ILoggerFactory>().AddProvider(collector);
+        services.GetRequiredService<ILoggerFactory>().AddProvider(collector);
         return collector;
     }
 

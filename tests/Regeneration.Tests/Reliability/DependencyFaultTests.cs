@@ -8,6 +8,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Grpc.Core;
+using Microsoft.Extensions.Logging;
 using Regeneration.Budget.V1;
 using Regeneration.Gateway;
 using Regeneration.Kpi.V1;
@@ -21,6 +22,42 @@ namespace Regeneration.Tests.Reliability;
 public class DependencyFaultTests(ProxiedGatewayServers servers) : IClassFixture<ProxiedGatewayServers>
 {
     static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    [Fact]
+    public async Task Clients_that_give_up_waiting_end_their_requests_without_an_error_in_the_gateways_log()
+    {
+        // A dashboard closed while its rollup is on its way, a manager's browser gone while a milestone is planned:
+        // the gateway's calls for them are cancelled with the request, an ordinary end, not a failure of the gateway
+        // (its own gateway here, logging every level to a collector). The command itself may or may not have been
+        // written; its Idempotency-Key makes the retry safe (Connection_resets_... above).
+        await using var gateway = await servers.StartGateway(LogCollector.Everything);
+        var log = LogCollector.On(gateway.Services);
+        const string manager = "pm.impatient";
+        var projectId = (await RegisterActive(servers.System.ProjectsClient, r => r.Owner = manager)).ProjectId;
+        using var executive = servers.Http(TestTokens.Executive, gateway.Urls.First());
+        using var pm = servers.Http(TestTokens.Manager(manager), gateway.Urls.First());
+        executive.Timeout = pm.Timeout = TimeSpan.FromMilliseconds(250);
+        foreach (var (name, request) in new (string, Func<Task>)[]
+                 {
+                     ("kpi", () => executive.GetAsync("/api/v1/kpis")),
+                     ("projects", () => PlanOverRest(pm, NewRequestId(), (projectId, "Abandoned"))),
+                 })
+        {
+            var link = servers.GatewayLinks[name];
+            link.Latency = TimeSpan.FromSeconds(0.7);   // within the gateway's deadlines, beyond the client's patience
+            try
+            {
+                var finished = log.Entries.Count(e => e.Message.StartsWith("Request finished"));
+                await Assert.ThrowsAnyAsync<TaskCanceledException>(request);
+                await log.WaitUntil(entries => entries.Count(e => e.Message.StartsWith("Request finished")) > finished, TimeSpan.FromSeconds(10));
+            }
+            finally
+            {
+                link.Heal();
+            }
+        }
+        Assert.DoesNotContain(log.Entries, e => e.Level >= LogLevel.Error);
+    }
 
     [Fact]
     public async Task A_slow_budget_link_costs_the_rollup_its_budget_part_within_the_deadline_and_nothing_piles_up()
