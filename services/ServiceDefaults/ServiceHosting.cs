@@ -126,24 +126,34 @@ public static class ServiceHosting
     /// failed, on <paramref name="error"/> (exit code 1) — a failed rebuild changes no snapshot.</summary>
     public static async Task<int> RebuildAsync(string[] args, Func<string[], WebApplication> build, TextWriter output, TextWriter error)
     {
-        await using var app = build(args);
-        var store = app.Services.GetRequiredService<IDocumentStore>();
-        await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        var cpu = Environment.CpuUsage.TotalTime;
+        var clock = new System.Diagnostics.Stopwatch();
         IReadOnlyList<string> rebuilt;
+        TimeSpan cpu;
+        WebApplication? app = null;
         try
         {
+            app = build(args);
+            var store = app.Services.GetRequiredService<IDocumentStore>();
+            await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
+            cpu = Environment.CpuUsage.TotalTime;
+            clock.Start();
             rebuilt = await SnapshotRebuild.RunAsync(store, CancellationToken.None);
+            clock.Stop();
+            cpu = Environment.CpuUsage.TotalTime - cpu;
         }
         catch (Exception e)
         {
-            await error.WriteLineAsync($"The rebuild failed after {clock.Elapsed.TotalSeconds:0.000} s and changed nothing: every snapshot is as it was.\n{e}");
+            var when = clock.IsRunning ? $"after {clock.Elapsed.TotalSeconds:0.000} s" : "before it began";
+            await error.WriteLineAsync($"The rebuild failed {when} and changed nothing: every snapshot is as it was.\n{e}");
             return 1;
+        }
+        finally
+        {
+            if (app is not null) await app.DisposeAsync();
         }
         using var self = System.Diagnostics.Process.GetCurrentProcess();
         await output.WriteLineAsync($"Rebuilt {string.Join(", ", rebuilt)} from the events in {clock.Elapsed.TotalSeconds:0.000} s " +
-            $"({(Environment.CpuUsage.TotalTime - cpu).TotalSeconds:0.000} s of this process's CPU, its peak memory {self.PeakWorkingSet64 >> 20} MB)");
+            $"({cpu.TotalSeconds:0.000} s of this process's CPU, its peak memory {self.PeakWorkingSet64 >> 20} MB)");
         return 0;
     }
 

@@ -132,4 +132,15 @@ public class RebuildTests
         Assert.Contains("changed nothing: every snapshot is as it was.\nSystem.Text.Json.JsonException:", failure.Error);
         Assert.Equal(before, await Snapshots());
     }
+
+    [Fact]
+    public async Task A_rebuild_that_cannot_reach_its_database_says_so_and_exits_with_code_1()
+    {
+        // Nothing listens on port 1: the connection is refused before anything is read or written.
+        var (exitCode, output, error) = await ServiceHost.RebuildAsync(ProjectsApp.Build, "Host=127.0.0.1;Port=1;Username=postgres;Password=x;Database=none");
+        Assert.Equal(1, exitCode);
+        Assert.Empty(output);
+        Assert.StartsWith("The rebuild failed before it began and changed nothing: every snapshot is as it was.", error);
+        Assert.Contains("Npgsql.NpgsqlException", error);
+    }
 }
