@@ -97,7 +97,7 @@ public sealed class BudgetGrpcService(CommandRunner commands, IDocumentStore sto
         IServerStreamWriter<SubscribeBudgetEventsResponse> stream, ServerCallContext call)
     {
         Caller.From(call).EnsureCanRead(Area);
-        await foreach (var e in feed.Read(r.AfterSequence, r.Follow, call.CancellationToken))
+        await foreach (var e in feed.Read(r.AfterSequence, r.Follow, r.MaxEvents, call.CancellationToken))
             await stream.WriteAsync(new SubscribeBudgetEventsResponse { Event = e.ToProto() }, call.CancellationToken);
     }
 

@@ -95,5 +95,9 @@ sealed class GetBudgetHistoryValidator : AbstractValidator<GetBudgetHistoryReque
 
 sealed class SubscribeBudgetEventsValidator : AbstractValidator<SubscribeBudgetEventsRequest>
 {
-    public SubscribeBudgetEventsValidator() => RuleFor(x => x.AfterSequence).GreaterThanOrEqualTo(0);
+    public SubscribeBudgetEventsValidator()
+    {
+        RuleFor(x => x.AfterSequence).GreaterThanOrEqualTo(0);
+        RuleFor(x => x.MaxEvents).GreaterThanOrEqualTo(0);
+    }
 }

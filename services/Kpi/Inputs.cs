@@ -77,7 +77,7 @@ public sealed class InputSync(IDocumentStore store, ProjectService.ProjectServic
         {
             if (feed == ProjectsFeed)
                 await Sync(ProjectsFeed,
-                    after => projects.SubscribePortfolioEvents(new SubscribePortfolioEventsRequest { AfterSequence = after },
+                    after => projects.SubscribePortfolioEvents(new SubscribePortfolioEventsRequest { AfterSequence = after, MaxEvents = Batch },
                         deadline: DateTime.UtcNow.AddSeconds(30), cancellationToken: cancellation),
                     r => (r.Event.Envelope.Sequence, r.Event.Envelope.StreamId),
                     async id => (await projects.GetProjectAsync(new GetProjectRequest { ProjectId = id },
@@ -85,7 +85,7 @@ public sealed class InputSync(IDocumentStore store, ProjectService.ProjectServic
                     cancellation);
             else
                 await Sync(BudgetFeed,
-                    after => budgets.SubscribeBudgetEvents(new SubscribeBudgetEventsRequest { AfterSequence = after },
+                    after => budgets.SubscribeBudgetEvents(new SubscribeBudgetEventsRequest { AfterSequence = after, MaxEvents = Batch },
                         deadline: DateTime.UtcNow.AddSeconds(30), cancellationToken: cancellation),
                     r => (r.Event.Envelope.Sequence, r.Event.Envelope.StreamId),
                     async id => (await budgets.GetProjectBudgetAsync(new GetProjectBudgetRequest { ProjectId = id },
@@ -112,6 +112,8 @@ public sealed class InputSync(IDocumentStore store, ProjectService.ProjectServic
                 var changed = new HashSet<string>();
                 var last = checkpoint.Sequence;
                 var read = 0;
+                // A page of the feed (max_events): the service ends the stream after it, so the call completes
+                // instead of being dropped mid-stream; the count stops a service that does not know max_events yet.
                 using (var call = subscribe(checkpoint.Sequence))
                 {
                     while (read < Batch && await call.ResponseStream.MoveNext(cancellation))

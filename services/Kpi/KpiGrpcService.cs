@@ -171,7 +171,7 @@ public sealed class KpiGrpcService(
     public override async Task SubscribeKpiEvents(SubscribeKpiEventsRequest r, IServerStreamWriter<SubscribeKpiEventsResponse> stream, ServerCallContext call)
     {
         Caller.From(call).EnsureCanRead(Area);
-        await foreach (var e in feed.Read(r.AfterSequence, r.Follow, call.CancellationToken))
+        await foreach (var e in feed.Read(r.AfterSequence, r.Follow, r.MaxEvents, call.CancellationToken))
             await stream.WriteAsync(new SubscribeKpiEventsResponse { Event = e.ToProto() }, call.CancellationToken);
     }
 

@@ -126,5 +126,9 @@ sealed class GetMaturityTrendValidator : AbstractValidator<GetMaturityTrendReque
 
 sealed class SubscribeKpiEventsValidator : AbstractValidator<SubscribeKpiEventsRequest>
 {
-    public SubscribeKpiEventsValidator() => RuleFor(x => x.AfterSequence).GreaterThanOrEqualTo(0);
+    public SubscribeKpiEventsValidator()
+    {
+        RuleFor(x => x.AfterSequence).GreaterThanOrEqualTo(0);
+        RuleFor(x => x.MaxEvents).GreaterThanOrEqualTo(0);
+    }
 }

@@ -148,7 +148,7 @@ public sealed class ProjectsGrpcService(CommandRunner commands, IDocumentStore s
         IServerStreamWriter<SubscribePortfolioEventsResponse> stream, ServerCallContext call)
     {
         Caller.From(call).EnsureCanRead(Area);
-        await foreach (var e in feed.Read(r.AfterSequence, r.Follow, call.CancellationToken))
+        await foreach (var e in feed.Read(r.AfterSequence, r.Follow, r.MaxEvents, call.CancellationToken))
             await stream.WriteAsync(new SubscribePortfolioEventsResponse { Event = e.ToProto() }, call.CancellationToken);
     }
 

@@ -173,7 +173,11 @@ sealed class ListProjectsValidator : AbstractValidator<ListProjectsRequest>
 
 sealed class SubscribePortfolioEventsValidator : AbstractValidator<SubscribePortfolioEventsRequest>
 {
-    public SubscribePortfolioEventsValidator() => RuleFor(x => x.AfterSequence).GreaterThanOrEqualTo(0);
+    public SubscribePortfolioEventsValidator()
+    {
+        RuleFor(x => x.AfterSequence).GreaterThanOrEqualTo(0);
+        RuleFor(x => x.MaxEvents).GreaterThanOrEqualTo(0);
+    }
 }
 
 sealed class ImportProjectsValidator : AbstractValidator<ImportProjectsRequest>

@@ -20,10 +20,12 @@ public sealed class ChangeFeed(IDocumentStore store, TimeProvider time)
     static readonly TimeSpan Grace = TimeSpan.FromMilliseconds(250);
     const int BatchSize = 500;
 
-    public async IAsyncEnumerable<IEvent> Read(long afterSequence, bool follow,
+    /// <param name="maxEvents">At most this many events, then the end (a page of the feed); 0 for no limit.</param>
+    public async IAsyncEnumerable<IEvent> Read(long afterSequence, bool follow, int maxEvents,
         [EnumeratorCancellation] CancellationToken cancellation)
     {
         var last = afterSequence;
+        var left = maxEvents > 0 ? maxEvents : long.MaxValue;
         (DateTimeOffset Local, DateTimeOffset Database, long BatchMax)? gapSeen = null;
         // Gaps at or below this sequence are known to be final. Every number below the highest one of the
         // batch read before a gap was first seen was taken before that moment, so one settled check covers
@@ -37,7 +39,7 @@ public sealed class ChangeFeed(IDocumentStore store, TimeProvider time)
                 batch = await session.Events.QueryAllRawEvents()
                     .Where(e => e.Sequence > last)
                     .OrderBy(e => e.Sequence)
-                    .Take(BatchSize)
+                    .Take((int)Math.Min(BatchSize, left))
                     .ToListAsync(cancellation);
             }
 
@@ -54,6 +56,7 @@ public sealed class ChangeFeed(IDocumentStore store, TimeProvider time)
                 last = e.Sequence;
                 delivered++;
                 yield return e;
+                if (--left == 0) yield break;
             }
 
             if (delivered == BatchSize) continue;

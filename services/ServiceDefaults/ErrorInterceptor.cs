@@ -56,9 +56,9 @@ public sealed class ErrorInterceptor(IServiceProvider services, ILogger<ErrorInt
     RpcException ToRpcException(Exception e, ServerCallContext context)
     {
         // The caller cancelled, its deadline passed or it went away: nobody reads the answer. A stream's next write
-        // then fails however it fails (a change-feed subscriber that stops reading mid-stream, as KPI does after each
-        // batch: "the request is complete", raised when the request is aborted and before the call's own token, which
-        // follows the abort, is cancelled): an ordinary end of the call, not an unexpected failure.
+        // then fails however it fails (a change-feed subscriber that stops reading mid-stream: "the request is
+        // complete", raised when the request is aborted and before the call's own token, which follows the abort, is
+        // cancelled): an ordinary end of the call, not an unexpected failure.
         if (context.CancellationToken.IsCancellationRequested || context.GetHttpContext().RequestAborted.IsCancellationRequested)
         {
             logger.LogInformation(e is OperationCanceledException ? null : e, "{Method} ended: the caller cancelled or went away", context.Method);
