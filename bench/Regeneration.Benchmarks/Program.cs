@@ -234,9 +234,9 @@ foreach (var (name, process) in exited)
 foreach (var (name, process) in system.All)
 {
     var lines = process.Log.Split('\n');
-    var failures = lines.Select((line, i) => (line, i)).Where(l => l.line.StartsWith("fail:") || l.line.StartsWith("crit:")).ToList();
-    if (failures.Count > 0)
-        Console.WriteLine($"{name} logged {failures.Count} failures; the first:\n{string.Join('\n', lines.Skip(failures[0].i).Take(16))}");
+    static bool Failure(string line) => line.StartsWith("fail:") || line.StartsWith("crit:");
+    if (lines.Count(Failure) is var failures and > 0)
+        Console.WriteLine($"{name} logged {failures} failures; the first:\n{string.Join('\n', lines.Skip(Array.FindIndex(lines, Failure)).Take(16))}");
 }
 
 // ---- Report ----

@@ -59,7 +59,7 @@ public sealed class KpiGrpcService(
     {
         var (projectId, indicator) = await Check(r.ProjectId, r.IndicatorCode, call);
         var command = new SetTarget(indicator.Code, r.Baseline, r.Target, Date(r.TargetDate));
-        return new() { Result = await Write(r.RequestId, projectId, r.HasExpectedVersion ? r.ExpectedVersion : null, r, call,
+        return new() { Result = await Write(r.RequestId, projectId, r.HasExpectedVersion ? r.ExpectedVersion : null, r, RequestContext.From(call),
             s => IndicatorsDecider.SetTarget(projectId, s, indicator, command)) };
     }
 
@@ -67,7 +67,7 @@ public sealed class KpiGrpcService(
     {
         var (projectId, indicator) = await Check(r.ProjectId, r.IndicatorCode, call);
         var command = new RecordMeasurement(Guid.CreateVersion7(), indicator.Code, r.Value, r.ObservedAt.ToDateTimeOffset(), r.Source);
-        return new() { Result = await Write(r.RequestId, projectId, r.HasExpectedVersion ? r.ExpectedVersion : null, r, call,
+        return new() { Result = await Write(r.RequestId, projectId, r.HasExpectedVersion ? r.ExpectedVersion : null, r, RequestContext.From(call),
             s => new Decision(IndicatorsDecider.RecordMeasurement(projectId, s, indicator, command, time.GetUtcNow()), command.MeasurementId.ToString())) };
     }
 
@@ -88,7 +88,7 @@ public sealed class KpiGrpcService(
         List<SetTarget> targets = [.. item.Targets.Select(t => new SetTarget(t.IndicatorCode, t.Baseline, t.Target, Date(t.TargetDate)))];
         List<RecordMeasurement> measurements = [.. item.Measurements.Select(m =>
             new RecordMeasurement(Guid.CreateVersion7(), m.IndicatorCode, m.Value, m.ObservedAt.ToDateTimeOffset(), m.Source))];
-        return await commands.Write<ProjectIndicators>(new CommandEnvelope(item.RequestId, null, context, item), projectId,
+        return await Write(item.RequestId, projectId, null, item, context,
             state => IndicatorsDecider.Import(projectId, state, catalogue, targets, measurements, time.GetUtcNow()));
     }
 
@@ -242,6 +242,6 @@ public sealed class KpiGrpcService(
     }
 
     Task<CommandResult> Write(string requestId, Guid projectId, long? expectedVersion, Google.Protobuf.IMessage request,
-        ServerCallContext call, Func<ProjectIndicators?, Decision> decide) =>
-        commands.Write(new CommandEnvelope(requestId, expectedVersion, RequestContext.From(call), request), projectId, decide);
+        RequestContext context, Func<ProjectIndicators?, Decision> decide) =>
+        commands.Write(new CommandEnvelope(requestId, expectedVersion, context, request), projectId, decide);
 }
