@@ -27,10 +27,13 @@ public sealed class Memory
         lock (peaks)
             foreach (var (name, process) in processes)
             {
-                if (!process.IsRunning) continue;
                 long rss;
-                try { rss = now[name] = process.ResidentBytes(); }
-                catch (InvalidOperationException) { continue; }   // exited since
+                try
+                {
+                    if (!process.IsRunning) continue;
+                    rss = now[name] = process.ResidentBytes();
+                }
+                catch (InvalidOperationException) { continue; }   // exited (or disposed) since
                 if (rss > peaks.GetValueOrDefault(name).Bytes) peaks[name] = (rss, Phase);
             }
         return now;

@@ -184,4 +184,74 @@ public class FormulaTests
         Assert.Equal([(100, true), (10, false)], f.Milestones.Select(m => (m.Progress, m.Completed)));
         Assert.Equal(0.55, Formulas.Progress(f.Milestones), 9);
     }
+
+    [Fact]
+    public void Gaps_are_the_steps_a_greedy_search_rescoring_the_whole_portfolio_for_every_candidate_finds()
+    {
+        // The definition, written out: at each step try every open milestone completed and every unmet target reached,
+        // re-score the whole dimension for each, keep the best. The service weighs a candidate by its own
+        // contribution's change instead; both must choose the same steps with the same scores.
+        var random = new Random(37106);
+        for (var portfolio = 0; portfolio < 40; portfolio++)
+        {
+            var projects = Enumerable.Range(0, random.Next(1, 30)).Select(i => P($"P{i:D2}",
+                [.. Enumerable.Range(0, random.Next(1, 5)).Select(m => M(random.Next(5, 40), $"2025-0{1 + m}-15", random.Next(0, 100), random.Next(4) == 0))],
+                random.Next(3) == 0 ? new BudgetInput(random.Next(1, 1000) * 1_000_000L, 0, 1) : null,
+                [("safety-resilience", random.Next(10, 100))],
+                [.. Enumerable.Range(0, random.Next(0, 3)).Select(_ => T(random.Next(2) == 0 ? Cameras : Crime, 0, 100, random.Next(3) == 0 ? null : random.NextDouble() * 120))],
+                cancelled: random.Next(10) == 0)).ToList();
+            var thresholds = new[] { 20.0, 40, 60, 80 }.Select(t => t + random.NextDouble() * 15).ToArray();
+
+            var d = Formulas.Dimension(projects, Safety, thresholds);
+
+            if (!d.Evidenced || d.Level > thresholds.Length) { Assert.Empty(d.Gaps); continue; }
+            var (expected, reached) = GreedyRescoringEverything(d.Contributions, d.NextThreshold);
+            Assert.Equal(expected.Count, d.Gaps.Count);
+            foreach (var (want, got) in expected.Zip(d.Gaps))
+            {
+                Assert.Equal(want.GetType(), got.GetType());
+                Assert.Equal(want.ScoreAfter, got.ScoreAfter, 9);
+                Assert.Equal(Describe(want), Describe(got));
+            }
+            Assert.Equal(!reached, d.GapsInsufficient);
+        }
+
+        static string Describe(GapStep step) => step switch
+        {
+            CompleteMilestoneStep m => $"{m.Project.Code} completes {m.Milestone.Id}",
+            ReachTargetStep t => $"{t.Project.Code} reaches {t.Target.Indicator.Code} from {t.Target.Latest?.Value}",
+            _ => step.ToString(),
+        };
+    }
+
+    static (List<GapStep>, bool) GreedyRescoringEverything(IReadOnlyList<Contribution> contributions, double threshold)
+    {
+        var projects = contributions.Select(c => c.Project).ToList();
+        double Rescore(List<ProjectInput> ps) =>
+            Formulas.Score([.. contributions.Select((c, i) => Formulas.Contribute(ps[i], "safety-resilience", c.DeclaredWeight))]);
+        var steps = new List<GapStep>();
+        var score = Rescore(projects);
+        while (score < threshold && steps.Count < 25)
+        {
+            (GapStep Step, List<ProjectInput> Projects)? best = null;
+            for (var i = 0; i < projects.Count; i++)
+            {
+                var p = projects[i];
+                var candidates = p.Milestones.Where(m => !m.Completed).Select(m => ((GapStep)new CompleteMilestoneStep(p, m, 0),
+                        p with { Milestones = [.. p.Milestones.Select(x => x.Id == m.Id ? x with { Progress = 100, Completed = true } : x)] }))
+                    .Concat(p.Targets.Where(t => t.Indicator.Dimension == "safety-resilience" && Formulas.Attainment(t) < 1).Select(t => ((GapStep)new ReachTargetStep(p, t, 0),
+                        p with { Targets = [.. p.Targets.Select(x => x == t ? t with { Latest = new Measurement(Guid.Empty, t.Indicator.Code, t.Target, DateTimeOffset.MaxValue, "") } : x)] })));
+                foreach (var (step, changed) in candidates)
+                {
+                    var ps = new List<ProjectInput>(projects) { [i] = changed };
+                    var after = Rescore(ps);
+                    if (after > score + 1e-9 && (best is null || after > best.Value.Step.ScoreAfter + 1e-12)) best = (step with { ScoreAfter = after }, ps);
+                }
+            }
+            if (best is not { } chosen) break;
+            steps.Add(chosen.Step);
+            (projects, score) = (chosen.Projects, chosen.Step.ScoreAfter);
+        }
+        return (steps, score >= threshold);
+    }
 }
