@@ -58,9 +58,14 @@ public sealed record ProjectContributionDto(string ProjectId, string Code, strin
 /// <summary>One change that would raise the dimension: complete a milestone, or reach an indicator's target.</summary>
 public sealed record GapActionDto(string Kind, string ProjectId, string ProjectCode, string? MilestoneId, string? MilestoneName,
     int? Progress, string? IndicatorCode, double? Target, double? Attainment, double ScoreAfter);
+/// <summary>A dimension with its largest contributions (at most <c>maxContributions</c>) and how many there are in all
+/// (every one: <c>/maturity/dimensions/{code}/contributions</c>).</summary>
 public sealed record DimensionMaturityDto(DimensionDto Dimension, bool Evidenced, double Score, int Level,
-    IReadOnlyList<ProjectContributionDto> Contributions, IReadOnlyList<GapActionDto> Gaps, double NextLevelThreshold,
+    IReadOnlyList<ProjectContributionDto> Contributions, int ContributionCount, IReadOnlyList<GapActionDto> Gaps, double NextLevelThreshold,
     bool GapsInsufficient, string Explanation);
+/// <summary>A page of one dimension's contributions, in project code order.</summary>
+public sealed record ContributionPageDto(string Dimension, string Basis, DateTimeOffset At, IReadOnlyList<ProjectContributionDto> Contributions,
+    int ContributionCount, string? NextPageToken, FreshnessDto Freshness);
 public sealed record MaturityDto(string Basis, DateTimeOffset At, int OverallLevel, string OverallRule, string Explanation,
     IReadOnlyList<DimensionMaturityDto> Dimensions, FreshnessDto Freshness);
 public sealed record DimensionTrendDto(string Dimension, double ScoreFrom, double ScoreTo, int LevelFrom, int LevelTo);
@@ -128,13 +133,18 @@ static class Map
     public static FreshnessDto Dto(this K.Freshness f) => new(f.Stale, [.. f.Feeds.Select(x => new FeedFreshnessDto(x.Feed, x.LastSequence,
         x.LastSyncedAt is null ? null : Time(x.LastSyncedAt), x.LastError.Length > 0 ? x.LastError : null))]);
 
+    public static ProjectContributionDto Dto(this K.ProjectContribution c) => new(c.ProjectId, c.Code, c.Name, Short(c.Status), c.DeclaredWeight,
+        c.Delivery, c.DeliveryBasis, c.Outcome, c.OutcomeDefined, c.Contribution,
+        [.. c.Milestones.Select(x => new MilestoneEvidenceDto(x.MilestoneId, x.Name, x.Weight, x.Progress, x.Status, x.BaselineDueDate, x.ForecastDate))],
+        [.. c.Indicators.Select(Dto)], c.ProjectVersion, c.BudgetVersion, c.IndicatorsVersion);
+
+    public static ContributionPageDto Dto(this K.ListDimensionContributionsResponse p, string dimension) => new(dimension, Short(p.Basis), Time(p.At),
+        [.. p.Contributions.Select(Dto)], p.ContributionCount, p.NextPageToken.Length > 0 ? p.NextPageToken : null, p.Freshness.Dto());
+
     public static MaturityDto Dto(this K.GetMaturityResponse m) => new(Short(m.Basis), Time(m.At), m.OverallLevel, m.OverallRule, m.Explanation,
         [.. m.Dimensions.Select(d => new DimensionMaturityDto(
             new DimensionDto(d.Dimension.Code, d.Dimension.Name, d.Dimension.Description, d.Dimension.Evidence), d.Evidenced, d.Score, d.Level,
-            [.. d.Contributions.Select(c => new ProjectContributionDto(c.ProjectId, c.Code, c.Name, Short(c.Status), c.DeclaredWeight, c.Delivery,
-                c.DeliveryBasis, c.Outcome, c.OutcomeDefined, c.Contribution,
-                [.. c.Milestones.Select(x => new MilestoneEvidenceDto(x.MilestoneId, x.Name, x.Weight, x.Progress, x.Status, x.BaselineDueDate, x.ForecastDate))],
-                [.. c.Indicators.Select(Dto)], c.ProjectVersion, c.BudgetVersion, c.IndicatorsVersion))],
+            [.. d.Contributions.Select(Dto)], d.ContributionCount,
             [.. d.Gaps.Select(g => g.ActionCase == K.GapAction.ActionOneofCase.CompleteMilestone
                 ? new GapActionDto("COMPLETE_MILESTONE", g.CompleteMilestone.ProjectId, g.CompleteMilestone.ProjectCode, g.CompleteMilestone.MilestoneId,
                     g.CompleteMilestone.MilestoneName, g.CompleteMilestone.Progress, null, null, null, g.ScoreAfter)

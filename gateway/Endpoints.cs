@@ -21,8 +21,13 @@ public static class Endpoints
             .ProducesProblem(400).ProducesProblem(401).ProducesProblem(403).ProducesProblem(429).ProducesProblem(503);
 
         api.MapGet("/maturity", Maturity).WithTags("Maturity").WithSummary("The city's ISO 37106 maturity: per dimension with explanation and gaps, and overall")
-            .WithDescription("`at` unset: now; a past instant: as of then; a future date: the forecast if nothing changes.");
+            .WithDescription("`at` unset: now; a past instant: as of then; a future date: the forecast if nothing changes. Each dimension " +
+                "lists its largest contributions (`maxContributions` 1..500, default 20) and `contributionCount`; every contribution: " +
+                "`/maturity/dimensions/{dimension}/contributions`.");
         api.MapGet("/maturity/trend", Trend).WithTags("Maturity").WithSummary("The maturity at two instants and the change between them");
+        api.MapGet("/maturity/dimensions/{dimension}/contributions", Contributions).WithTags("Maturity")
+            .WithSummary("Every project that contributes to a dimension, with its evidence, a page at a time in code order")
+            .WithDescription("`at` as for the maturity; `pageSize` 1..500 (default 50), `nextPageToken` for the next page.").ProducesProblem(404);
         api.MapGet("/kpis", Rollup).WithTags("KPIs").WithSummary("The KPI rollup with earned value and RAG per project, category, district and portfolio, and budget burn by source")
             .WithDescription("The groups (portfolio, categories, districts) cover the whole portfolio; the projects come a page at a time " +
                 "in code order (`pageSize` 1..500, default 50; `nextPageToken` for the next page). Answers with what it has when a " +
@@ -47,14 +52,25 @@ public static class Endpoints
 
     static Timestamp? Instant(DateTimeOffset? at) => at is { } t ? Timestamp.FromDateTimeOffset(t) : null;
 
-    static async Task<MaturityDto> Maturity(DateTimeOffset? at, bool? refresh, KpiService.KpiServiceClient kpi, ServiceCalls calls, CancellationToken ct) =>
-        (await calls.Run(Downstream.Kpi, o => kpi.GetMaturityAsync(new GetMaturityRequest { At = Instant(at), Refresh = refresh ?? false }, o).ResponseAsync, ct)).Dto();
+    static async Task<MaturityDto> Maturity(DateTimeOffset? at, bool? refresh, int? maxContributions, KpiService.KpiServiceClient kpi, ServiceCalls calls,
+        CancellationToken ct) =>
+        (await calls.Run(Downstream.Kpi, o => kpi.GetMaturityAsync(
+            new GetMaturityRequest { At = Instant(at), Refresh = refresh ?? false, MaxContributions = maxContributions ?? 0 }, o).ResponseAsync, ct)).Dto();
 
-    static async Task<MaturityTrendDto> Trend([FromQuery] DateTimeOffset from, [FromQuery] DateTimeOffset to, KpiService.KpiServiceClient kpi,
-        ServiceCalls calls, CancellationToken ct)
+    static async Task<ContributionPageDto> Contributions(string dimension, DateTimeOffset? at, int? pageSize, string? pageToken,
+        KpiService.KpiServiceClient kpi, ServiceCalls calls, CancellationToken ct) =>
+        (await calls.Run(Downstream.Kpi, o => kpi.ListDimensionContributionsAsync(new ListDimensionContributionsRequest
+        {
+            Dimension = dimension, At = Instant(at), Page = new PageRequest { PageSize = pageSize ?? 0, PageToken = pageToken ?? "" },
+        }, o).ResponseAsync, ct)).Dto(dimension);
+
+    static async Task<MaturityTrendDto> Trend([FromQuery] DateTimeOffset from, [FromQuery] DateTimeOffset to, int? maxContributions,
+        KpiService.KpiServiceClient kpi, ServiceCalls calls, CancellationToken ct)
     {
-        var trend = await calls.Run(Downstream.Kpi, o => kpi.GetMaturityTrendAsync(
-            new GetMaturityTrendRequest { From = Timestamp.FromDateTimeOffset(from), To = Timestamp.FromDateTimeOffset(to) }, o).ResponseAsync, ct);
+        var trend = await calls.Run(Downstream.Kpi, o => kpi.GetMaturityTrendAsync(new GetMaturityTrendRequest
+        {
+            From = Timestamp.FromDateTimeOffset(from), To = Timestamp.FromDateTimeOffset(to), MaxContributions = maxContributions ?? 0,
+        }, o).ResponseAsync, ct);
         return new MaturityTrendDto(trend.From.Dto(), trend.To.Dto(),
             [.. trend.Dimensions.Select(d => new DimensionTrendDto(d.Dimension, d.ScoreFrom, d.ScoreTo, d.LevelFrom, d.LevelTo))]);
     }

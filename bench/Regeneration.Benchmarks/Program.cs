@@ -142,6 +142,19 @@ foreach (var count in only.Contains("load") ? projectCounts : [])
         async (_, _) => (await http.GetAsync("/api/v1/kpis")).EnsureSuccessStatusCode()));
     results.Add(await Measure.Run($"rollup, {count} projects ({body.Length / 1024} KB)", "Kestrel serving the same bytes precomputed", readers, warmUp, duration,
         async (_, _) => (await plain.GetAsync("/static")).EnsureSuccessStatusCode()));
+    // The maturity (the headline): as kept while no input moves, and computed afresh for each call (a forecast for
+    // a new date each time: the inputs kept, the maturity and its gaps computed); then as of a past instant (the
+    // portfolio as it stood then, from the services' as-of queries: one caller).
+    var maturityBytes = (await http.GetByteArrayAsync("/api/v1/maturity")).Length;
+    var day = 0;
+    // (No limit to compare with: one scenario per line.)
+    results.Add(await Measure.Run($"maturity as kept, {count} projects ({maturityBytes / 1024} KB)", "gateway GET /api/v1/maturity (kept until an input moves)", readers, warmUp, duration,
+        async (_, _) => (await http.GetAsync("/api/v1/maturity")).EnsureSuccessStatusCode()));
+    results.Add(await Measure.Run($"maturity computed, {count} projects", "gateway GET /api/v1/maturity?at=<a new future date each call> (computed each call)", readers, warmUp, duration,
+        async (_, _) => (await http.GetAsync($"/api/v1/maturity?at={DateTime.UtcNow.Date.AddDays(30 + Interlocked.Increment(ref day)):yyyy-MM-dd}")).EnsureSuccessStatusCode()));
+    var asOf = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddSeconds(-1));
+    results.Add(await Measure.Run($"maturity as of, {count} projects", "KPI GetMaturity as of a past instant (gRPC, one caller)", 1, TimeSpan.Zero, duration,
+        async (_, _) => await kpiClient.GetMaturityAsync(new GetMaturityRequest { At = asOf })));
     memory.Mark($"{count} projects");
 }
 

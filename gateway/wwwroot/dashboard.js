@@ -135,7 +135,7 @@ async function overview() {
           <summary><span class="chip l${d.level}">${d.evidenced ? "L" + d.level : "–"}</span> <b>${esc(d.dimension.name)}</b>
             <span class="muted">${d.evidenced ? d.score.toFixed(1) + "%" : "not evidenced"}</span>${bar(d.score, 100, "#2f5fb3", d.score.toFixed(1) + "%")}</summary>
           <p class="muted">${esc(d.explanation)}</p>
-          <h3>Contributing projects</h3>
+          <h3>Contributing projects${d.contributionCount > d.contributions.length ? ` — the ${d.contributions.length} largest of ${d.contributionCount}` : ""}</h3>
           <table><tr><th>Project</th><th class="num">Weight</th><th class="num">Delivery</th><th class="num">Outcome</th><th class="num">Contribution</th></tr>
           ${d.contributions.map(c => `<tr><td><a href="#/projects/${esc(c.projectId)}">${esc(c.code)}</a> ${esc(c.name)}</td><td class="num">${c.declaredWeight}</td>
             <td class="num" title="${esc(c.deliveryBasis)}">${pct(c.delivery)}</td><td class="num">${pct(c.outcome)}${c.outcomeDefined ? "" : "*"}</td><td class="num">${c.contribution.toFixed(3)}</td></tr>`).join("")}

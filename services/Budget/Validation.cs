@@ -68,9 +68,7 @@ sealed class RecordExpenditureValidator : AbstractValidator<RecordExpenditureReq
         RuleFor(x => x.InvoiceRef).Reference();
         RuleFor(x => x.ContractRef).Reference();
         RuleFor(x => x.AmountWon).Amount(1);
-        RuleFor(x => x.SpentOn).IsoDate()
-            .Must(d => ValidationRules.Date(d) <= DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime.AddDays(1)))
-            .WithMessage("must not be in the future");
+        RuleFor(x => x.SpentOn).IsoDateNotInFuture(time);
     }
 }
 
@@ -84,7 +82,7 @@ sealed class GetProjectBudgetAsOfValidator : AbstractValidator<GetProjectBudgetA
     public GetProjectBudgetAsOfValidator()
     {
         RuleFor(x => x.ProjectId).Uuid();
-        RuleFor(x => x.AsOf).NotNull().WithMessage("is required");
+        RuleFor(x => x.AsOf).NotNull().WithMessage("is required").Instant();
     }
 }
 

@@ -64,5 +64,5 @@ public sealed class CurrentAnswers
 {
     public Memo<IReadOnlyList<ProjectInput>> Inputs { get; } = new();
     public Memo<Regeneration.Kpi.V1.GetKpiRollupResponse> Rollups { get; } = new();
-    public Memo<Regeneration.Kpi.V1.GetMaturityResponse> Maturities { get; } = new();
+    public Memo<MaturityResult> Maturities { get; } = new();
 }

@@ -147,14 +147,14 @@ public sealed class KpiGrpcService(
     public override async Task<GetMaturityResponse> GetMaturity(GetMaturityRequest r, ServerCallContext call)
     {
         Caller.From(call).EnsureCanRead(Area);
-        return await Maturity(r.At, r.Refresh, call.CancellationToken);
+        return await Maturity(r.At, r.Refresh, r.MaxContributions, call.CancellationToken);
     }
 
     public override async Task<GetMaturityTrendResponse> GetMaturityTrend(GetMaturityTrendRequest r, ServerCallContext call)
     {
         Caller.From(call).EnsureCanRead(Area);
-        var from = await Maturity(r.From, false, call.CancellationToken);
-        var to = await Maturity(r.To, false, call.CancellationToken);
+        var from = await Maturity(r.From, false, r.MaxContributions, call.CancellationToken);
+        var to = await Maturity(r.To, false, r.MaxContributions, call.CancellationToken);
         return new GetMaturityTrendResponse
         {
             From = from, To = to,
@@ -168,6 +168,26 @@ public sealed class KpiGrpcService(
         };
     }
 
+    public override async Task<ListDimensionContributionsResponse> ListDimensionContributions(ListDimensionContributionsRequest r, ServerCallContext call)
+    {
+        Caller.From(call).EnsureCanRead(Area);
+        var (basis, instant, result) = await MaturityOf(r.At, false, call.CancellationToken);
+        var dimension = result.Dimensions.FirstOrDefault(d => d.Dimension.Code == r.Dimension)
+            ?? throw new NotFoundException("dimension", r.Dimension);
+        var byCode = dimension.Contributions.OrderBy(c => c.Project.Code, StringComparer.Ordinal).ToList();
+        var size = Paging.Size(r.Page);
+        var after = Paging.After(r.Page);
+        var first = after is null ? 0 : byCode.FindIndex(c => string.CompareOrdinal(c.Project.Code, after) > 0) is >= 0 and var i ? i : byCode.Count;
+        var response = new ListDimensionContributionsResponse
+        {
+            Basis = basis, At = Timestamp.FromDateTimeOffset(instant), ContributionCount = byCode.Count,
+            Contributions = { byCode.Skip(first).Take(size).Select(c => c.ToProto()) },
+            Freshness = await sync.Freshness(call.CancellationToken),
+        };
+        if (first + size < byCode.Count) response.NextPageToken = Paging.Token(byCode[first + size - 1].Project.Code);
+        return response;
+    }
+
     public override async Task SubscribeKpiEvents(SubscribeKpiEventsRequest r, IServerStreamWriter<SubscribeKpiEventsResponse> stream, ServerCallContext call)
     {
         Caller.From(call).EnsureCanRead(Area);
@@ -175,23 +195,28 @@ public sealed class KpiGrpcService(
             await stream.WriteAsync(new SubscribeKpiEventsResponse { Event = e.ToProto() }, call.CancellationToken);
     }
 
-    async Task<GetMaturityResponse> Maturity(Timestamp? at, bool refresh, CancellationToken cancellation)
+    /// <summary>The maturity at the instant, computed once per set of inputs (the current ones, or a forecast of them)
+    /// and kept until an input moves; as of a past instant, computed for the call.</summary>
+    async Task<(Basis Basis, DateTimeOffset At, MaturityResult Result)> MaturityOf(Timestamp? at, bool refresh, CancellationToken cancellation)
     {
         var (basis, instant, inputs, key) = await Inputs(at, refresh, cancellation);
-        GetMaturityResponse Compute()
+        MaturityResult Compute() => Formulas.Maturity(inputs, maturity.Value.DimensionsOrDefault, maturity.Value.ThresholdsOrDefault);
+        return (basis, instant, key is null ? Compute() : await cache.Maturities.Get(key, () => Task.FromResult(Compute())));
+    }
+
+    /// <summary>The maturity answer, each dimension with its largest contributions (the rest: ListDimensionContributions).</summary>
+    async Task<GetMaturityResponse> Maturity(Timestamp? at, bool refresh, int maxContributions, CancellationToken cancellation)
+    {
+        var (basis, instant, result) = await MaturityOf(at, refresh, cancellation);
+        var listed = maxContributions > 0 ? maxContributions : KpiRules.DefaultContributions;
+        return new GetMaturityResponse
         {
-            var result = Formulas.Maturity(inputs, maturity.Value.DimensionsOrDefault, maturity.Value.ThresholdsOrDefault);
-            return new GetMaturityResponse
-            {
-                Basis = basis, OverallLevel = result.OverallLevel,
-                OverallRule = MaturityOptions.OverallRule, Explanation = ProtoMapping.ExplainOverall(result),
-                Dimensions = { result.Dimensions.Select(d => d.ToProto()) },
-            };
-        }
-        var response = key is null ? Compute() : (await cache.Maturities.Get(key, () => Task.FromResult(Compute()))).Clone();
-        response.At = Timestamp.FromDateTimeOffset(instant);
-        response.Freshness = await sync.Freshness(cancellation);
-        return response;
+            Basis = basis, OverallLevel = result.OverallLevel,
+            OverallRule = MaturityOptions.OverallRule, Explanation = ProtoMapping.ExplainOverall(result),
+            Dimensions = { result.Dimensions.Select(d => d.ToProto(listed)) },
+            At = Timestamp.FromDateTimeOffset(instant),
+            Freshness = await sync.Freshness(cancellation),
+        };
     }
 
     /// <summary>Unset: the current inputs. Past: as of then. Future: the forecast if nothing changes.

@@ -72,12 +72,14 @@ static class ProtoMapping
         };
     }
 
-    public static V1.DimensionMaturity ToProto(this DimensionResult d) => new()
+    /// <summary>The dimension with its <paramref name="contributions"/> largest contributions (they come largest first).</summary>
+    public static V1.DimensionMaturity ToProto(this DimensionResult d, int contributions) => new()
     {
+        ContributionCount = d.Contributions.Count,
         Dimension = new V1.Dimension { Code = d.Dimension.Code, Name = d.Dimension.Name, Description = d.Dimension.Description, Evidence = d.Dimension.Evidence },
         Evidenced = d.Evidenced, Score = d.Score, Level = d.Level, NextLevelThreshold = d.NextThreshold,
         GapsInsufficient = d.GapsInsufficient, Explanation = Explain(d),
-        Contributions = { d.Contributions.Select(ToProto) },
+        Contributions = { d.Contributions.Take(contributions).Select(ToProto) },
         Gaps =
         {
             d.Gaps.Select(g => g switch
@@ -105,7 +107,7 @@ static class ProtoMapping
         },
     };
 
-    static V1.ProjectContribution ToProto(Contribution c) => new()
+    public static V1.ProjectContribution ToProto(this Contribution c) => new()
     {
         ProjectId = c.Project.Id.ToString(), Code = c.Project.Code, Name = c.Project.Name, Status = c.Project.Status,
         DeclaredWeight = c.DeclaredWeight, Delivery = c.Delivery,

@@ -9,6 +9,8 @@ static class KpiRules
 {
     public const string CodePattern = "^[A-Z0-9][A-Z0-9.-]{1,39}$";
     public const string DimensionPattern = "^[a-z][a-z0-9-]{1,63}$";
+    /// <summary>Contributions listed per dimension in a maturity answer: 20 unless asked, at most 500.</summary>
+    public const int DefaultContributions = 20, MaxContributions = 500;
 }
 
 sealed class IndicatorValidator : AbstractValidator<V1.Indicator>
@@ -57,7 +59,7 @@ sealed class RecordMeasurementValidator : AbstractValidator<RecordMeasurementReq
         RuleFor(x => x.ProjectId).Uuid();
         RuleFor(x => x.IndicatorCode).Matches(KpiRules.CodePattern).WithMessage("must be an indicator code");
         RuleFor(x => x.Value).Must(double.IsFinite).WithMessage("must be a finite number");
-        RuleFor(x => x.ObservedAt).NotNull().WithMessage("is required");
+        RuleFor(x => x.ObservedAt).NotNull().WithMessage("is required").Instant();
         RuleFor(x => x.Source).Text(200);
     }
 }
@@ -97,7 +99,7 @@ sealed class ProjectIndicatorsImportValidator : AbstractValidator<ProjectIndicat
         {
             m.RuleFor(x => x.IndicatorCode).Matches(KpiRules.CodePattern).WithMessage("must be an indicator code");
             m.RuleFor(x => x.Value).Must(double.IsFinite).WithMessage("must be a finite number");
-            m.RuleFor(x => x.ObservedAt).NotNull().WithMessage("is required");
+            m.RuleFor(x => x.ObservedAt).NotNull().WithMessage("is required").Instant();
             m.RuleFor(x => x.Source).Text(200);
         });
     }
@@ -105,7 +107,30 @@ sealed class ProjectIndicatorsImportValidator : AbstractValidator<ProjectIndicat
 
 sealed class GetKpiRollupValidator : AbstractValidator<GetKpiRollupRequest>
 {
-    public GetKpiRollupValidator() => RuleFor(x => x.Page).SetValidator(new PageRequestValidator());
+    public GetKpiRollupValidator()
+    {
+        RuleFor(x => x.At).Instant();
+        RuleFor(x => x.Page).SetValidator(new PageRequestValidator());
+    }
+}
+
+sealed class GetMaturityValidator : AbstractValidator<GetMaturityRequest>
+{
+    public GetMaturityValidator()
+    {
+        RuleFor(x => x.At).Instant();
+        RuleFor(x => x.MaxContributions).InclusiveBetween(0, KpiRules.MaxContributions);
+    }
+}
+
+sealed class ListDimensionContributionsValidator : AbstractValidator<ListDimensionContributionsRequest>
+{
+    public ListDimensionContributionsValidator()
+    {
+        RuleFor(x => x.Dimension).Matches(KpiRules.DimensionPattern).WithMessage("must be a dimension code");
+        RuleFor(x => x.At).Instant();
+        RuleFor(x => x.Page).SetValidator(new PageRequestValidator());
+    }
 }
 
 sealed class GetProjectKpisValidator : AbstractValidator<GetProjectKpisRequest>
@@ -117,10 +142,12 @@ sealed class GetMaturityTrendValidator : AbstractValidator<GetMaturityTrendReque
 {
     public GetMaturityTrendValidator()
     {
-        RuleFor(x => x.From).NotNull().WithMessage("is required");
-        RuleFor(x => x.To).NotNull().WithMessage("is required")
-            .Must((r, to) => r.From is null || to is null || to.ToDateTimeOffset() > r.From.ToDateTimeOffset())
+        RuleFor(x => x.From).NotNull().WithMessage("is required").Instant();
+        RuleFor(x => x.To).NotNull().WithMessage("is required").Instant()
+            .Must((r, to) => r.From is null || to is null || !ValidationRules.IsInstant(r.From) || !ValidationRules.IsInstant(to) ||
+                             to.ToDateTimeOffset() > r.From.ToDateTimeOffset())
             .WithMessage("must be after from");
+        RuleFor(x => x.MaxContributions).InclusiveBetween(0, KpiRules.MaxContributions);
     }
 }
 

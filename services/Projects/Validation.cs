@@ -121,9 +121,7 @@ sealed class CompleteMilestoneValidator : AbstractValidator<CompleteMilestoneReq
         RuleFor(x => x.RequestId).RequestId();
         RuleFor(x => x.ProjectId).Uuid();
         RuleFor(x => x.MilestoneId).Uuid();
-        RuleFor(x => x.CompletedOn).IsoDate()
-            .Must(d => Date(d) <= DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime.AddDays(1)))
-            .WithMessage("must not be in the future")
+        RuleFor(x => x.CompletedOn).IsoDateNotInFuture(time)
             .When(x => x.CompletedOn.Length > 0);
     }
 }
@@ -155,7 +153,7 @@ sealed class GetProjectAsOfValidator : AbstractValidator<GetProjectAsOfRequest>
     public GetProjectAsOfValidator()
     {
         RuleFor(x => x.ProjectId).Uuid();
-        RuleFor(x => x.AsOf).NotNull().WithMessage("is required");
+        RuleFor(x => x.AsOf).NotNull().WithMessage("is required").Instant();
     }
 }
 
@@ -225,9 +223,7 @@ sealed class ImportedMilestoneValidator : AbstractValidator<ImportedMilestone>
         RuleFor(x => x.DueDate).IsoDate();
         RuleFor(x => x.Progress).InclusiveBetween(0, 100);
         RuleFor(x => x.ForecastDate).IsoDate().When(x => x.ForecastDate.Length > 0);
-        RuleFor(x => x.CompletedOn).IsoDate()
-            .Must(d => Date(d) <= DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime.AddDays(1)))
-            .WithMessage("must not be in the future")
+        RuleFor(x => x.CompletedOn).IsoDateNotInFuture(time)
             .When(x => x.CompletedOn.Length > 0);
     }
 }

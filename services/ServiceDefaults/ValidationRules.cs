@@ -1,6 +1,7 @@
 // Field rules shared by every service's request validators (proto3 fields arrive as "" or 0 when unset).
 using System.Globalization;
 using FluentValidation;
+using Timestamp = Google.Protobuf.WellKnownTypes.Timestamp;
 
 namespace Regeneration.ServiceDefaults;
 
@@ -19,6 +20,22 @@ public static class ValidationRules
 
     public static IRuleBuilderOptions<T, string> IsoDate<T>(this IRuleBuilder<T, string> rule) =>
         rule.Must(v => TryDate(v, out _)).WithMessage("must be an ISO date (YYYY-MM-DD)");
+
+    /// <summary>An ISO date no later than tomorrow (UTC: a day ahead of any time zone). Checked only once the date
+    /// parses, so a malformed one is reported once, under its own field.</summary>
+    public static IRuleBuilderOptions<T, string> IsoDateNotInFuture<T>(this IRuleBuilder<T, string> rule, TimeProvider time) =>
+        rule.IsoDate().Must(v => !TryDate(v, out var d) || d <= DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime.AddDays(1)))
+            .WithMessage("must not be in the future");
+
+    /// <summary>A timestamp, if set, that names an instant: years 0001–9999, nanos 0–999,999,999 (anything else
+    /// cannot be read as a time and would fail deep in the call).</summary>
+    public static IRuleBuilderOptions<T, Timestamp?> Instant<T>(this IRuleBuilder<T, Timestamp?> rule) =>
+        rule.Must(t => t is null || IsInstant(t)).WithMessage("must be a valid timestamp (years 0001-9999, nanos 0-999,999,999)");
+
+    public static bool IsInstant(Timestamp t) =>
+        t.Nanos is >= 0 and <= 999_999_999 && t.Seconds >= MinSeconds && t.Seconds <= MaxSeconds;
+
+    static readonly long MinSeconds = DateTimeOffset.MinValue.ToUnixTimeSeconds(), MaxSeconds = DateTimeOffset.MaxValue.ToUnixTimeSeconds();
 
     public static IRuleBuilderOptions<T, TEnum> KnownValue<T, TEnum>(this IRuleBuilder<T, TEnum> rule) where TEnum : struct, Enum =>
         rule.Must(v => Convert.ToInt32(v, CultureInfo.InvariantCulture) != 0 && Enum.IsDefined(v))

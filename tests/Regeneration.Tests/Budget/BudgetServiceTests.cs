@@ -139,6 +139,29 @@ public class BudgetServiceTests(BudgetServers servers) : IClassFixture<BudgetSer
         Assert.Equal(0, await EventCount(projectId));
     }
 
+    [Theory]
+    [InlineData("", "spent_on")]
+    [InlineData("2025-02-30", "spent_on")]   // not a date: reported under its own field, not as an unnamed "date"
+    [InlineData("in the future", "spent_on")]
+    public async Task An_expenditure_without_a_real_past_date_is_invalid_argument_on_its_field(string spentOn, string field)
+    {
+        var e = await Assert.ThrowsAsync<RpcException>(() => budget.RecordExpenditureAsync(Spend(Guid.NewGuid().ToString(), "INV-1", "CT-1", 10,
+            spentOn == "in the future" ? DateTime.UtcNow.AddDays(30).ToString("yyyy-MM-dd") : spentOn)).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+        Assert.Equal([field], e.ViolatedFields());
+    }
+
+    [Fact]
+    public async Task A_budget_as_of_no_time_is_invalid_argument_on_as_of()
+    {
+        var e = await Assert.ThrowsAsync<RpcException>(() => budget.GetProjectBudgetAsOfAsync(new GetProjectBudgetAsOfRequest
+        {
+            ProjectId = Guid.NewGuid().ToString(), AsOf = new Google.Protobuf.WellKnownTypes.Timestamp { Seconds = 0, Nanos = -1 },
+        }).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+        Assert.Equal(["as_of"], e.ViolatedFields());
+    }
+
     [Fact]
     public async Task Money_for_an_unknown_project_is_not_found()
     {

@@ -64,6 +64,34 @@ public class GatewayTests(GatewayServers servers) : IClassFixture<GatewayServers
     }
 
     [Fact]
+    public async Task The_maturity_lists_the_largest_contributions_and_pages_through_every_one_of_a_dimension()
+    {
+        var all = await Read<MaturityDto>(await executive.GetAsync("/api/v1/maturity?maxContributions=500"));
+        var top = await Read<MaturityDto>(await executive.GetAsync("/api/v1/maturity?maxContributions=1"));
+        var dimension = all.Dimensions.Where(d => d.Evidenced).MaxBy(d => d.ContributionCount)!;
+        Assert.True(dimension.ContributionCount > 1);
+        var first = top.Dimensions.Single(d => d.Dimension.Code == dimension.Dimension.Code);
+        Assert.Equal([dimension.Contributions[0].Code], first.Contributions.Select(c => c.Code));
+        Assert.Equal(dimension.ContributionCount, first.ContributionCount);
+
+        var codes = new List<string>();
+        string? token = null;
+        do
+        {
+            var page = await Read<ContributionPageDto>(await executive.GetAsync(
+                $"/api/v1/maturity/dimensions/{dimension.Dimension.Code}/contributions?pageSize=1{(token is null ? "" : $"&pageToken={Uri.EscapeDataString(token)}")}"));
+            Assert.Equal((dimension.Dimension.Code, "CURRENT", dimension.ContributionCount), (page.Dimension, page.Basis, page.ContributionCount));
+            codes.AddRange(page.Contributions.Select(c => c.Code));
+            token = page.NextPageToken;
+        } while (token is not null);
+        Assert.Equal(dimension.Contributions.Select(c => c.Code).Order(StringComparer.Ordinal), codes);
+
+        await Problem(await executive.GetAsync("/api/v1/maturity/dimensions/no-such-dimension/contributions"), HttpStatusCode.NotFound);
+        var tooMany = await Problem(await executive.GetAsync("/api/v1/maturity?maxContributions=501"), HttpStatusCode.BadRequest);
+        Assert.True(tooMany.GetProperty("errors").TryGetProperty("maxContributions", out _), tooMany.ToString());
+    }
+
+    [Fact]
     public async Task The_rollup_has_earned_value_by_project_category_district_and_portfolio_and_the_budget_burn()
     {
         var rollup = await Read<KpiRollupDto>(await executive.GetAsync("/api/v1/kpis?refresh=true"));

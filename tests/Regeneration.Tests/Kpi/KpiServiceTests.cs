@@ -317,4 +317,73 @@ public class KpiServiceTests(SystemServers servers) : IClassFixture<SystemServer
         Assert.Equal(["page.page_token"], badToken.ViolatedFields());
         Assert.Equal(["page.page_size"], tooBig.ViolatedFields());
     }
+
+    [Fact]
+    public async Task The_maturity_lists_each_dimensions_largest_contributions_and_pages_through_all_of_them()
+    {
+        // A national portfolio's full evidence does not fit in one answer (it exceeded gRPC's 4 MB at 10,000 projects):
+        // the maturity lists the largest contributions, ListDimensionContributions every one of them.
+        const string dimension = "benefits-realisation";
+        for (var i = 0; i < 23; i++)
+        {
+            var (projectId, _) = await RegisterActive(projects, r =>
+            {
+                r.Contributions.Clear();
+                r.Contributions.Add(new MaturityContribution { Dimension = dimension, Weight = 10 + i });
+            });
+            var milestone = await Plan(projects, projectId, weight: 100, dueDate: "2026-12-31", name: "Rollout");
+            await projects.ReportMilestoneProgressAsync(new ReportMilestoneProgressRequest
+            {
+                RequestId = NewRequestId(), ProjectId = projectId, MilestoneId = milestone, Progress = 1 + i * 37 % 97,
+            });
+        }
+        var everything = (await kpi.GetMaturityAsync(new GetMaturityRequest { Refresh = true, MaxContributions = 500 }))
+            .Dimensions.Single(d => d.Dimension.Code == dimension);
+        Assert.True(everything.ContributionCount >= 23);
+        Assert.Equal(everything.ContributionCount, everything.Contributions.Count);
+        Assert.Equal(everything.Contributions.Select(c => c.Contribution).OrderDescending(), everything.Contributions.Select(c => c.Contribution));
+
+        var byDefault = (await kpi.GetMaturityAsync(new GetMaturityRequest())).Dimensions.Single(d => d.Dimension.Code == dimension);
+        Assert.Equal(everything.Contributions.Take(20), byDefault.Contributions);
+        Assert.Equal((everything.ContributionCount, everything.Score, everything.Level, everything.Gaps),
+            (byDefault.ContributionCount, byDefault.Score, byDefault.Level, byDefault.Gaps));
+        var three = (await kpi.GetMaturityAsync(new GetMaturityRequest { MaxContributions = 3 })).Dimensions.Single(d => d.Dimension.Code == dimension);
+        Assert.Equal(everything.Contributions.Take(3), three.Contributions);
+
+        var paged = new List<ProjectContribution>();
+        var token = "";
+        do
+        {
+            var page = await kpi.ListDimensionContributionsAsync(new ListDimensionContributionsRequest
+            {
+                Dimension = dimension, Page = new() { PageSize = 5, PageToken = token },
+            });
+            Assert.Equal(everything.ContributionCount, page.ContributionCount);
+            Assert.Equal(Basis.Current, page.Basis);
+            Assert.InRange(page.Contributions.Count, 1, 5);
+            paged.AddRange(page.Contributions);
+            token = page.NextPageToken;
+        } while (token.Length > 0);
+        Assert.Equal(everything.Contributions.OrderBy(c => c.Code, StringComparer.Ordinal), paged);
+
+        var unknown = await Assert.ThrowsAsync<RpcException>(() => kpi.ListDimensionContributionsAsync(
+            new ListDimensionContributionsRequest { Dimension = "not-a-dimension" }).ResponseAsync);
+        Assert.Equal(StatusCode.NotFound, unknown.StatusCode);
+        foreach (var (call, field) in new (Func<Task>, string)[]
+        {
+            (() => kpi.ListDimensionContributionsAsync(new ListDimensionContributionsRequest { Dimension = "Not A Code" }).ResponseAsync, "dimension"),
+            (() => kpi.GetMaturityAsync(new GetMaturityRequest { MaxContributions = 501 }).ResponseAsync, "max_contributions"),
+            (() => kpi.GetMaturityAsync(new GetMaturityRequest { At = new Timestamp { Seconds = 0, Nanos = -1 } }).ResponseAsync, "at"),
+            (() => kpi.GetKpiRollupAsync(new GetKpiRollupRequest { At = new Timestamp { Seconds = 253_402_300_800 } }).ResponseAsync, "at"),
+            (() => kpi.GetMaturityTrendAsync(new GetMaturityTrendRequest
+            {
+                From = Timestamp.FromDateTime(DateTime.UnixEpoch), To = new Timestamp { Seconds = 253_402_300_800 },
+            }).ResponseAsync, "to"),
+        })
+        {
+            var e = await Assert.ThrowsAsync<RpcException>(call);
+            Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+            Assert.Equal([field], e.ViolatedFields());
+        }
+    }
 }

@@ -199,18 +199,37 @@ public class RejectionTests(ProjectsServer server) : IClassFixture<ProjectsServe
         Assert.Equal(["reason"], e.ViolatedFields());
     }
 
-    [Fact]
-    public async Task Completing_in_the_future_is_invalid_argument()
+    [Theory]
+    [InlineData("future")]
+    [InlineData("2026-02-30")]   // not a date: reported under its own field, once, not as an unnamed "date"
+    [InlineData("30/06/2026")]
+    public async Task Completing_in_the_future_or_on_no_date_is_invalid_argument_on_completed_on(string completedOn)
     {
         var (projectId, _) = await RegisterActive(client);
         var milestoneId = await Plan(client, projectId);
         var e = await Assert.ThrowsAsync<RpcException>(() => client.CompleteMilestoneAsync(new CompleteMilestoneRequest
         {
             RequestId = NewRequestId(), ProjectId = projectId, MilestoneId = milestoneId,
-            CompletedOn = DateTime.UtcNow.AddDays(30).ToString("yyyy-MM-dd"),
+            CompletedOn = completedOn == "future" ? DateTime.UtcNow.AddDays(30).ToString("yyyy-MM-dd") : completedOn,
         }).ResponseAsync);
         Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
         Assert.Equal(["completed_on"], e.ViolatedFields());
+    }
+
+    [Theory]
+    [InlineData(0, -1)]
+    [InlineData(0, 1_000_000_000)]
+    [InlineData(253_402_300_800, 0)]   // 10000-01-01
+    [InlineData(-62_135_596_801, 0)]   // before 0001-01-01
+    public async Task An_as_of_instant_that_is_no_time_is_invalid_argument_on_as_of(long seconds, int nanos)
+    {
+        var (projectId, _) = await RegisterActive(client);
+        var e = await Assert.ThrowsAsync<RpcException>(() => client.GetProjectAsOfAsync(new GetProjectAsOfRequest
+        {
+            ProjectId = projectId, AsOf = new Google.Protobuf.WellKnownTypes.Timestamp { Seconds = seconds, Nanos = nanos },
+        }).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+        Assert.Equal(["as_of"], e.ViolatedFields());
     }
 
     [Fact]
