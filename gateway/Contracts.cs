@@ -71,7 +71,8 @@ public sealed record MaturityDto(string Basis, DateTimeOffset At, int OverallLev
 public sealed record DimensionTrendDto(string Dimension, double ScoreFrom, double ScoreTo, int LevelFrom, int LevelTo);
 public sealed record MaturityTrendDto(MaturityDto From, MaturityDto To, IReadOnlyList<DimensionTrendDto> Dimensions);
 
-public sealed record ReportProgressBody(int Progress, string? ForecastDate, string? Reason);
+/// <summary>Progress is required: a body without it (say, one meant only to move the forecast) must not reset the milestone to 0 %.</summary>
+public sealed record ReportProgressBody(int? Progress, string? ForecastDate, string? Reason);
 public sealed record CompleteMilestoneBody(string? CompletedOn);
 public sealed record RebaselineMilestoneBody(string NewDueDate, string Reason);
 public sealed record PlanMilestoneBody(string Name, int Weight, string DueDate);

@@ -85,7 +85,7 @@ public static class Endpoints
         };
         var rollupCall = Part(Downstream.Kpi, "kpis", () => calls.Run(Downstream.Kpi, o => kpi.GetKpiRollupAsync(request, o).ResponseAsync, ct));
         var budgetCall = Part(Downstream.Budget, "budget", () => calls.Run(Downstream.Budget,
-            o => budget.GetPortfolioBudgetAsync(new GetPortfolioBudgetRequest(), o).ResponseAsync, ct));
+            o => budget.GetPortfolioBudgetAsync(new GetPortfolioBudgetRequest(), o).ResponseAsync, ct), supplementary: true);
         var (rollup, rollupMissing) = await rollupCall;
         var (burn, budgetMissing) = await budgetCall;
         MissingPartDto[] missing = [.. new[] { rollupMissing, budgetMissing }.OfType<MissingPartDto>()];
@@ -99,10 +99,13 @@ public static class Endpoints
             rollup?.NextPageToken is { Length: > 0 } next ? next : null));
     }
 
-    static async Task<(T?, MissingPartDto?)> Part<T>(string service, string part, Func<Task<T>> call) where T : class
+    /// <summary>One part of a composed answer, or why it is missing: the service is down or failing (any part), or — for a
+    /// <paramref name="supplementary"/> part — it refused the caller (say, a token that may read KPIs but not budgets),
+    /// which must not cost the caller the part it may read.</summary>
+    static async Task<(T?, MissingPartDto?)> Part<T>(string service, string part, Func<Task<T>> call, bool supplementary = false) where T : class
     {
         try { return (await call(), null); }
-        catch (Exception e) when (Downstream.IsTransient(e) || e is Polly.CircuitBreaker.BrokenCircuitException)
+        catch (Exception e) when (Downstream.IsTransient(e) || e is Polly.CircuitBreaker.BrokenCircuitException || (supplementary && e is RpcException))
         {
             var reason = e switch
             {
@@ -170,12 +173,15 @@ public static class Endpoints
         }.With(expected), o)).Result);
 
     static Task<IResult> ReportProgress(string projectId, string milestoneId, ReportProgressBody body, HttpContext http,
-        ProjectService.ProjectServiceClient projects, ServiceCalls calls, CancellationToken ct) =>
-        Command(http, projectId, projects, calls, ct, async (requestId, expected, o) => (await projects.ReportMilestoneProgressAsync(new ReportMilestoneProgressRequest
+        ProjectService.ProjectServiceClient projects, ServiceCalls calls, CancellationToken ct)
+    {
+        var progress = body.Progress ?? throw GatewayProblem.Invalid("progress", "is required (0-100)");
+        return Command(http, projectId, projects, calls, ct, async (requestId, expected, o) => (await projects.ReportMilestoneProgressAsync(new ReportMilestoneProgressRequest
         {
-            RequestId = requestId, ProjectId = projectId, MilestoneId = milestoneId, Progress = body.Progress,
+            RequestId = requestId, ProjectId = projectId, MilestoneId = milestoneId, Progress = progress,
             ForecastDate = body.ForecastDate ?? "", Reason = body.Reason ?? "",
         }.With(expected), o)).Result);
+    }
 
     static Task<IResult> Complete(string projectId, string milestoneId, CompleteMilestoneBody? body, HttpContext http,
         ProjectService.ProjectServiceClient projects, ServiceCalls calls, CancellationToken ct) =>

@@ -80,8 +80,10 @@ public sealed partial class ProblemMapper(IProblemDetailsService problems, ILogg
         Status = status, Type = $"urn:regeneration:problem:{kind}", Title = title, Detail = detail,
     };
 
-    /// <summary>forecast_date -> forecastDate, contributions[0].weight -> contributions[0].weight.</summary>
-    public static string RestName(string field) => SnakeSegment().Replace(field, m => m.Groups[1].Value.ToUpperInvariant());
+    /// <summary>forecast_date -> forecastDate, contributions[0].weight -> contributions[0].weight; the paging fields,
+    /// one message in gRPC (page.page_size), are plain query parameters here (pageSize).</summary>
+    public static string RestName(string field) =>
+        SnakeSegment().Replace(field.StartsWith("page.", StringComparison.Ordinal) ? field["page.".Length..] : field, m => m.Groups[1].Value.ToUpperInvariant());
 
     [GeneratedRegex("_([a-z0-9])")]
     private static partial Regex SnakeSegment();

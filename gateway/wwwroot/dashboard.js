@@ -13,6 +13,16 @@ const won = v => `₩${Number(v).toLocaleString("en-US")}`;
 const bn = v => `₩${(Number(v) / 1e9).toFixed(1)} bn`;
 const index = v => v == null ? "–" : v.toFixed(2);
 const days = (a, b) => Math.round((Date.parse(a) - Date.parse(b)) / 86400000);
+// A random id for each change (its Idempotency-Key). crypto.randomUUID exists only in secure contexts (HTTPS or
+// localhost): the dashboard served over plain HTTP on a city's network draws the same 122 random bits itself.
+const requestId = () => {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;   // version 4
+  b[8] = (b[8] & 0x3f) | 0x80;   // the RFC 9562 variant
+  const hex = Array.from(b, x => x.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+};
 
 function claims(token) {
   try { return JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/"))); } catch { return null; }
@@ -243,7 +253,7 @@ function wireEditing(project, etag) {
     try {
       await api(`/projects/${project.id}/milestones/${milestoneId}/${action}`, {
         method: "POST", body: JSON.stringify(body),
-        headers: { "If-Match": etag, "Idempotency-Key": `ui-${crypto.randomUUID()}` },
+        headers: { "If-Match": etag, "Idempotency-Key": `ui-${requestId()}` },
       });
       await projectView(project.id, `Saved: ${action} of “${row.cells[0].textContent.trim()}”.`);
     } catch (e) {

@@ -64,6 +64,21 @@ public class GatewayTests(GatewayServers servers) : IClassFixture<GatewayServers
     }
 
     [Fact]
+    public async Task A_caller_that_may_read_kpis_but_not_budgets_gets_the_rollup_with_the_budget_listed_as_missing()
+    {
+        var kpisOnly = servers.Http(TestTokens.For("city-data-platform", [Roles.Integration], ["kpi:read"]));
+        var rollup = await Read<KpiRollupDto>(await kpisOnly.GetAsync("/api/v1/kpis"));
+        Assert.NotEmpty(rollup.Projects);
+        Assert.Null(rollup.Budget);
+        var missing = Assert.Single(rollup.Missing);
+        Assert.Equal(("budget", "budget"), (missing.Part, missing.Service));
+        Assert.StartsWith("PermissionDenied", missing.Reason);
+        // A caller refused the primary part is refused outright.
+        await Problem(await servers.Http(TestTokens.For("city-data-platform", [Roles.Integration], ["budget:read"])).GetAsync("/api/v1/kpis"),
+            HttpStatusCode.Forbidden);
+    }
+
+    [Fact]
     public async Task The_maturity_lists_the_largest_contributions_and_pages_through_every_one_of_a_dimension()
     {
         var all = await Read<MaturityDto>(await executive.GetAsync("/api/v1/maturity?maxContributions=500"));
@@ -207,6 +222,9 @@ public class GatewayTests(GatewayServers servers) : IClassFixture<GatewayServers
         var wrongType = await admin.PostAsync($"/api/v1/projects/{project.Id}/milestones/{milestone.Id}/progress",
             new StringContent("{\"progress\":\"lots\"}", Encoding.UTF8, "application/json"));
         var badFilter = await executive.GetAsync("/api/v1/projects?status=dreaming");
+        var badPage = await executive.GetAsync("/api/v1/projects?pageSize=501&pageToken=%25%25");
+        var noProgress = await admin.SendAsync(Post($"/api/v1/projects/{project.Id}/milestones/{milestone.Id}/progress",
+            new { forecastDate = "2027-03-01", reason = "meant only to move the forecast" }));
         var oversized = await admin.PostAsync($"/api/v1/projects/{project.Id}/milestones/{milestone.Id}/rebaseline",
             new StringContent($"{{\"newDueDate\":\"2027-01-01\",\"reason\":\"{new string('x', 100_000)}\"}}", Encoding.UTF8, "application/json"));
         var illegal = await admin.SendAsync(Post($"/api/v1/projects/{(await ProjectOf("pm.lee", withOpenMilestone: false)).Id}/milestones", new PlanMilestoneBody("Extra", 100, "2027-01-01")));
@@ -218,6 +236,13 @@ public class GatewayTests(GatewayServers servers) : IClassFixture<GatewayServers
         await Problem(malformedJson, HttpStatusCode.BadRequest);
         await Problem(wrongType, HttpStatusCode.BadRequest);
         Assert.True((await Problem(badFilter, HttpStatusCode.BadRequest)).GetProperty("errors").TryGetProperty("status", out _));
+        var pageErrors = (await Problem(badPage, HttpStatusCode.BadRequest)).GetProperty("errors");
+        Assert.True(pageErrors.TryGetProperty("pageSize", out _) || pageErrors.TryGetProperty("pageToken", out _), pageErrors.ToString());
+        Assert.All(pageErrors.EnumerateObject(), e => Assert.Contains(e.Name, new[] { "pageSize", "pageToken" }));
+        // A body without progress is refused, and the milestone keeps its progress (it is not reset to 0 %).
+        Assert.Equal(["progress"], (await Problem(noProgress, HttpStatusCode.BadRequest)).GetProperty("errors").EnumerateObject().Select(e => e.Name));
+        var after = await Read<ProjectDto>(await executive.GetAsync($"/api/v1/projects/{project.Id}"));
+        Assert.Equal(milestone.Progress, after.Milestones.Single(m => m.Id == milestone.Id).Progress);
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, oversized.StatusCode);
         Assert.Contains(illegal.StatusCode, new[] { HttpStatusCode.BadRequest, HttpStatusCode.Conflict });
         await Problem(illegal, illegal.StatusCode);
