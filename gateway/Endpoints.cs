@@ -54,12 +54,12 @@ public static class Endpoints
 
     static async Task<MaturityDto> Maturity(DateTimeOffset? at, bool? refresh, int? maxContributions, KpiService.KpiServiceClient kpi, ServiceCalls calls,
         CancellationToken ct) =>
-        (await calls.Run(Downstream.Kpi, o => kpi.GetMaturityAsync(
+        (await calls.Run(Downstream.ForInstant(Downstream.Kpi, at), o => kpi.GetMaturityAsync(
             new GetMaturityRequest { At = Instant(at), Refresh = refresh ?? false, MaxContributions = maxContributions ?? 0 }, o).ResponseAsync, ct)).Dto();
 
     static async Task<ContributionPageDto> Contributions(string dimension, DateTimeOffset? at, int? pageSize, string? pageToken,
         KpiService.KpiServiceClient kpi, ServiceCalls calls, CancellationToken ct) =>
-        (await calls.Run(Downstream.Kpi, o => kpi.ListDimensionContributionsAsync(new ListDimensionContributionsRequest
+        (await calls.Run(Downstream.ForInstant(Downstream.Kpi, at), o => kpi.ListDimensionContributionsAsync(new ListDimensionContributionsRequest
         {
             Dimension = dimension, At = Instant(at), Page = new PageRequest { PageSize = pageSize ?? 0, PageToken = pageToken ?? "" },
         }, o).ResponseAsync, ct)).Dto(dimension);
@@ -67,7 +67,7 @@ public static class Endpoints
     static async Task<MaturityTrendDto> Trend([FromQuery] DateTimeOffset from, [FromQuery] DateTimeOffset to, int? maxContributions,
         KpiService.KpiServiceClient kpi, ServiceCalls calls, CancellationToken ct)
     {
-        var trend = await calls.Run(Downstream.Kpi, o => kpi.GetMaturityTrendAsync(new GetMaturityTrendRequest
+        var trend = await calls.Run(Downstream.History(Downstream.Kpi), o => kpi.GetMaturityTrendAsync(new GetMaturityTrendRequest
         {
             From = Timestamp.FromDateTimeOffset(from), To = Timestamp.FromDateTimeOffset(to), MaxContributions = maxContributions ?? 0,
         }, o).ResponseAsync, ct);
@@ -83,7 +83,7 @@ public static class Endpoints
         {
             At = Instant(at), Refresh = refresh ?? false, Page = new PageRequest { PageSize = pageSize ?? 0, PageToken = pageToken ?? "" },
         };
-        var rollupCall = Part(Downstream.Kpi, "kpis", () => calls.Run(Downstream.Kpi, o => kpi.GetKpiRollupAsync(request, o).ResponseAsync, ct));
+        var rollupCall = Part(Downstream.Kpi, "kpis", () => calls.Run(Downstream.ForInstant(Downstream.Kpi, at), o => kpi.GetKpiRollupAsync(request, o).ResponseAsync, ct));
         var budgetCall = Part(Downstream.Budget, "budget", () => calls.Run(Downstream.Budget,
             o => budget.GetPortfolioBudgetAsync(new GetPortfolioBudgetRequest(), o).ResponseAsync, ct), supplementary: true);
         var (rollup, rollupMissing) = await rollupCall;

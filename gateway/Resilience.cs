@@ -21,6 +21,9 @@ public sealed class ResilienceOptions
     public double BreakSeconds { get; set; } = 10;
     public double FailureRatio { get; set; } = 0.5;
     public int MinimumThroughput { get; set; } = 4;
+    /// <summary>Reads over the whole portfolio's history (the maturity as of a past instant, its trend): one attempt
+    /// this long, retried only when the service cannot be reached — a read that ran out of time is not run again.</summary>
+    public double HistoryReadSeconds { get; set; } = 60;
 }
 
 public static class Downstream
@@ -37,20 +40,36 @@ public static class Downstream
         _ => false,
     };
 
+    /// <summary>The pipeline of a service's reads over the whole portfolio's history (its own breaker: a slow history
+    /// read does not stop the service's ordinary calls).</summary>
+    public static string History(string service) => service + HistorySuffix;
+
+    public static bool IsHistory(string pipeline) => pipeline.EndsWith(HistorySuffix, StringComparison.Ordinal);
+
+    const string HistorySuffix = ":history";
+
+    /// <summary>The pipeline for a read at <paramref name="at"/>: a past instant reads the whole portfolio's history.</summary>
+    public static string ForInstant(string service, DateTimeOffset? at) => at is { } t && t <= DateTimeOffset.UtcNow ? History(service) : service;
+
+    /// <summary>Unreachable, as opposed to too slow.</summary>
+    static bool IsUnreachable(Exception e) => e is RpcException { StatusCode: StatusCode.Unavailable } or HttpRequestException;
+
     public static IServiceCollection AddDownstreamResilience(this IServiceCollection services)
     {
         services.AddSingleton<Breakers>();
         services.AddSingleton<ServiceCalls>();
-        foreach (var name in All)
+        foreach (var name in All.Concat(All.Select(History)))
             services.AddResiliencePipeline(name, (pipeline, context) =>
             {
                 var o = context.ServiceProvider.GetRequiredService<IOptions<ResilienceOptions>>().Value;
+                var history = IsHistory(name);
                 var transient = new PredicateBuilder().Handle<Exception>(IsTransient);
                 pipeline
-                    .AddTimeout(TimeSpan.FromSeconds(o.TotalTimeoutSeconds))
+                    .AddTimeout(TimeSpan.FromSeconds(history ? o.HistoryReadSeconds + 5 : o.TotalTimeoutSeconds))
                     .AddRetry(new RetryStrategyOptions
                     {
-                        ShouldHandle = transient, MaxRetryAttempts = o.MaxRetries, UseJitter = true,
+                        ShouldHandle = history ? new PredicateBuilder().Handle<Exception>(IsUnreachable) : transient,
+                        MaxRetryAttempts = o.MaxRetries, UseJitter = true,
                         BackoffType = DelayBackoffType.Exponential, Delay = TimeSpan.FromMilliseconds(100),
                     })
                     .AddCircuitBreaker(new CircuitBreakerStrategyOptions
@@ -61,7 +80,7 @@ public static class Downstream
                         // A pipeline may be rebuilt (e.g. when its options reload): each build gets its own state provider.
                         StateProvider = context.ServiceProvider.GetRequiredService<Breakers>().NewFor(name),
                     })
-                    .AddTimeout(TimeSpan.FromSeconds(o.AttemptTimeoutSeconds));
+                    .AddTimeout(TimeSpan.FromSeconds(history ? o.HistoryReadSeconds : o.AttemptTimeoutSeconds));
             });
         return services;
     }
@@ -74,7 +93,7 @@ public sealed class ServiceCalls(ResiliencePipelineProvider<string> pipelines, I
 
     public async Task<T> Run<T>(string service, Func<CallOptions, Task<T>> call, CancellationToken cancellation)
     {
-        var attempt = TimeSpan.FromSeconds(options.Value.AttemptTimeoutSeconds);
+        var attempt = TimeSpan.FromSeconds(Downstream.IsHistory(service) ? options.Value.HistoryReadSeconds : options.Value.AttemptTimeoutSeconds);
         return await pipelines.GetPipeline(service).ExecuteAsync(async token =>
         {
             try

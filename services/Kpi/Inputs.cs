@@ -48,20 +48,21 @@ public sealed class InputSync(IDocumentStore store, ProjectService.ProjectServic
     readonly Dictionary<string, SemaphoreSlim> gates = Feeds.ToDictionary(feed => feed, _ => new SemaphoreSlim(1, 1));
     readonly Dictionary<string, string> lastErrors = [];
 
-    /// <summary>Reads both feeds up to their current end, side by side, waiting at most
-    /// <see cref="Upstream.Deadline"/>: a feed that does not answer by then stays where it is (its failure shows
-    /// in <see cref="Freshness"/>) and the caller answers from what is here.</summary>
-    public async Task SyncAsync(CancellationToken cancellation)
+    /// <summary>Reads both feeds up to their current end, side by side, waiting at most <paramref name="within"/>
+    /// (at most <see cref="Upstream.Deadline"/>): a feed that does not answer by then stays where it is (its failure
+    /// shows in <see cref="Freshness"/>) and the caller answers from what is here.</summary>
+    public async Task SyncAsync(TimeSpan within, CancellationToken cancellation)
     {
+        within = within < Upstream.Deadline ? within : Upstream.Deadline;
         using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
-        bounded.CancelAfter(Upstream.Deadline);
+        bounded.CancelAfter(within);
         await Task.WhenAll(Feeds.Select(async feed =>
         {
             try { await SyncFeedAsync(feed, bounded.Token); }
             catch (Exception e) when ((e is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled })
                                       && !cancellation.IsCancellationRequested)
             {
-                lock (lastErrors) lastErrors[feed] = $"the {feed} feed did not answer within {Upstream.Deadline.TotalSeconds:0} s";
+                lock (lastErrors) lastErrors[feed] = $"the {feed} feed did not answer within {within.TotalSeconds:0.#} s";
             }
         }));
     }

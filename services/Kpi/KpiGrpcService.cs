@@ -95,7 +95,7 @@ public sealed class KpiGrpcService(
     public override async Task<GetProjectKpisResponse> GetProjectKpis(GetProjectKpisRequest r, ServerCallContext call)
     {
         Caller.From(call).EnsureCanRead(Area);
-        if (r.Refresh) await sync.SyncAsync(call.CancellationToken);
+        if (RefreshWithin(r.Refresh, call) is { } within) await sync.SyncAsync(within, call.CancellationToken);
         var project = await portfolio.CurrentProject(Guid.Parse(r.ProjectId), call.CancellationToken);
         return new GetProjectKpisResponse
         {
@@ -106,7 +106,7 @@ public sealed class KpiGrpcService(
     public override async Task<GetKpiRollupResponse> GetKpiRollup(GetKpiRollupRequest r, ServerCallContext call)
     {
         Caller.From(call).EnsureCanRead(Area);
-        var (basis, at, inputs, key) = await Inputs(r.At, r.Refresh, call.CancellationToken);
+        var (basis, at, inputs, key) = await Inputs(r.At, RefreshWithin(r.Refresh, call), call.CancellationToken);
         var date = DateOnly.FromDateTime(at.UtcDateTime);
         GetKpiRollupResponse Compute() => new()
         {
@@ -147,14 +147,14 @@ public sealed class KpiGrpcService(
     public override async Task<GetMaturityResponse> GetMaturity(GetMaturityRequest r, ServerCallContext call)
     {
         Caller.From(call).EnsureCanRead(Area);
-        return await Maturity(r.At, r.Refresh, r.MaxContributions, call.CancellationToken);
+        return await Maturity(r.At, RefreshWithin(r.Refresh, call), r.MaxContributions, call.CancellationToken);
     }
 
     public override async Task<GetMaturityTrendResponse> GetMaturityTrend(GetMaturityTrendRequest r, ServerCallContext call)
     {
         Caller.From(call).EnsureCanRead(Area);
-        var from = await Maturity(r.From, false, r.MaxContributions, call.CancellationToken);
-        var to = await Maturity(r.To, false, r.MaxContributions, call.CancellationToken);
+        var from = await Maturity(r.From, null, r.MaxContributions, call.CancellationToken);
+        var to = await Maturity(r.To, null, r.MaxContributions, call.CancellationToken);
         return new GetMaturityTrendResponse
         {
             From = from, To = to,
@@ -171,7 +171,7 @@ public sealed class KpiGrpcService(
     public override async Task<ListDimensionContributionsResponse> ListDimensionContributions(ListDimensionContributionsRequest r, ServerCallContext call)
     {
         Caller.From(call).EnsureCanRead(Area);
-        var (basis, instant, result) = await MaturityOf(r.At, false, call.CancellationToken);
+        var (basis, instant, result) = await MaturityOf(r.At, null, call.CancellationToken);
         var dimension = result.Dimensions.FirstOrDefault(d => d.Dimension.Code == r.Dimension)
             ?? throw new NotFoundException("dimension", r.Dimension);
         var byCode = dimension.Contributions.OrderBy(c => c.Project.Code, StringComparer.Ordinal).ToList();
@@ -197,7 +197,7 @@ public sealed class KpiGrpcService(
 
     /// <summary>The maturity at the instant, computed once per set of inputs (the current ones, or a forecast of them)
     /// and kept until an input moves; as of a past instant, computed for the call.</summary>
-    async Task<(Basis Basis, DateTimeOffset At, MaturityResult Result)> MaturityOf(Timestamp? at, bool refresh, CancellationToken cancellation)
+    async Task<(Basis Basis, DateTimeOffset At, MaturityResult Result)> MaturityOf(Timestamp? at, TimeSpan? refresh, CancellationToken cancellation)
     {
         var (basis, instant, inputs, key) = await Inputs(at, refresh, cancellation);
         MaturityResult Compute() => Formulas.Maturity(inputs, maturity.Value.DimensionsOrDefault, maturity.Value.ThresholdsOrDefault);
@@ -205,7 +205,7 @@ public sealed class KpiGrpcService(
     }
 
     /// <summary>The maturity answer, each dimension with its largest contributions (the rest: ListDimensionContributions).</summary>
-    async Task<GetMaturityResponse> Maturity(Timestamp? at, bool refresh, int maxContributions, CancellationToken cancellation)
+    async Task<GetMaturityResponse> Maturity(Timestamp? at, TimeSpan? refresh, int maxContributions, CancellationToken cancellation)
     {
         var (basis, instant, result) = await MaturityOf(at, refresh, cancellation);
         var listed = maxContributions > 0 ? maxContributions : KpiRules.DefaultContributions;
@@ -221,12 +221,22 @@ public sealed class KpiGrpcService(
 
     /// <summary>Unset: the current inputs. Past: as of then. Future: the forecast if nothing changes.
     /// The current inputs, and the answers computed from them, are kept until an input moves (the key).</summary>
-    async Task<(Basis, DateTimeOffset, IReadOnlyList<ProjectInput>, string? Key)> Inputs(Timestamp? at, bool refresh, CancellationToken cancellation)
+    /// <summary>How long a refresh may wait for the upstream feeds: their own bound, or half the time the caller has
+    /// left, whichever is less — so a caller with a short deadline (the gateway's) still gets an answer, one that says
+    /// which feed did not answer, instead of running out of time. Null: no refresh.</summary>
+    static TimeSpan? RefreshWithin(bool refresh, ServerCallContext call)
+    {
+        if (!refresh) return null;
+        if (call.Deadline == DateTime.MaxValue) return Upstream.Deadline;
+        return TimeSpan.FromTicks(Math.Clamp((call.Deadline - DateTime.UtcNow).Ticks / 2, 0, Upstream.Deadline.Ticks));
+    }
+
+    async Task<(Basis, DateTimeOffset, IReadOnlyList<ProjectInput>, string? Key)> Inputs(Timestamp? at, TimeSpan? refresh, CancellationToken cancellation)
     {
         var now = time.GetUtcNow();
         if (at is not null && at.ToDateTimeOffset() <= now)
             return (Basis.AsOf, at.ToDateTimeOffset(), await portfolio.AsOf(at.ToDateTimeOffset(), cancellation), null);
-        if (refresh) await sync.SyncAsync(cancellation);
+        if (refresh is { } within) await sync.SyncAsync(within, cancellation);
         var key = await InputsKey(cancellation);
         var current = await cache.Inputs.Get(key, () => portfolio.Current(CancellationToken.None));   // shared: see Memo
         if (at is null) return (Basis.Current, now, current, $"{key}/current/{DateOnly.FromDateTime(now.UtcDateTime)}");

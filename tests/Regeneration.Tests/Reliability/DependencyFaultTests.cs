@@ -211,6 +211,31 @@ public class DependencyFaultTests(ProxiedGatewayServers servers) : IClassFixture
     }
 
     [Fact]
+    public async Task A_read_of_the_portfolios_history_gets_time_of_its_own_and_does_not_trip_the_services_breaker()
+    {
+        // The maturity as of a past instant reads every project's history (14 s at 10,000 projects: BENCHMARKS.md);
+        // the gateway gives such reads their own time (one attempt, not retried when it runs out) and breaker.
+        var link = servers.GatewayLinks["kpi"];
+        var executive = servers.Http(TestTokens.Executive);
+        var past = Uri.EscapeDataString(DateTimeOffset.UtcNow.AddMinutes(-1).ToString("O"));
+        link.Latency = TimeSpan.FromMilliseconds(600);   // per chunk and direction: every call outlasts the 1 s attempt
+        try
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                using var asOf = await executive.GetAsync($"/api/v1/maturity?at={past}");
+                Assert.True(asOf.IsSuccessStatusCode, $"{(int)asOf.StatusCode}: {await asOf.Content.ReadAsStringAsync()}");
+                Assert.Equal("AS_OF", (await asOf.Content.ReadFromJsonAsync<MaturityDto>(new JsonSerializerOptions(JsonSerializerDefaults.Web)))!.Basis);
+            }
+            Assert.Equal("Closed", await Breaker(servers.Http(), "kpi"));
+        }
+        finally
+        {
+            link.Heal();
+        }
+    }
+
+    [Fact]
     public async Task When_budget_does_not_answer_kpi_still_follows_projects_and_catches_up_with_budget_afterwards()
     {
         var projects = servers.System.ProjectsClient;
@@ -241,6 +266,15 @@ public class DependencyFaultTests(ProxiedGatewayServers servers) : IClassFixture
             // Projects' changes keep arriving while Budget's feed hangs.
             var during = await Eventually(kpi, projectId, k => k.ProjectVersion == completed.Result.Version);
             Assert.Equal(before.BudgetVersion, during.BudgetVersion);
+
+            // A refresh through the gateway (1 s per attempt here) while Budget's feed hangs: KPI waits for the feeds
+            // half the time the gateway gives it, then answers from what it has, saying which feed did not answer
+            // (it waited its own 3 s before: every attempt timed out, and the breaker counted them).
+            var clock = Stopwatch.StartNew();
+            using var refreshed = await servers.Http(TestTokens.Executive).GetAsync("/api/v1/maturity?refresh=true");
+            Assert.True(refreshed.IsSuccessStatusCode, $"{(int)refreshed.StatusCode} after {clock.Elapsed}: {await refreshed.Content.ReadAsStringAsync()}");
+            var freshness = (await refreshed.Content.ReadFromJsonAsync<MaturityDto>(new JsonSerializerOptions(JsonSerializerDefaults.Web)))!.Freshness;
+            Assert.Contains(freshness.Feeds, f => f.Feed == "budget" && f.LastError?.Contains("did not answer") == true);
         }
         finally
         {
