@@ -4,6 +4,10 @@
 using Google.Protobuf.WellKnownTypes;
 using Google.Rpc;
 using Grpc.Core;
+using Marten;
+using Marten.Services;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 using Regeneration.Budget.V1;
 using Regeneration.Kpi.V1;
 using Regeneration.Projects.V1;
@@ -385,5 +389,33 @@ public class KpiServiceTests(SystemServers servers) : IClassFixture<SystemServer
             Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
             Assert.Equal([field], e.ViolatedFields());
         }
+    }
+
+    [Fact]
+    public async Task A_change_that_commits_after_a_later_one_still_reaches_the_kept_answers()
+    {
+        // PostgreSQL hands event numbers out before commit: a command can take 101, another 102 and commit first. An
+        // answer kept under the highest number (102) would never see 101's change.
+        var (projectId, _, _) = await Project();
+        await Kpis(projectId);   // KPI has the project from the feeds
+        var store = servers.Kpi.Services.GetRequiredService<IDocumentStore>();
+        await using var connection = new NpgsqlConnection(servers.ConnectionString);
+        await connection.OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using (var late = store.LightweightSession(SessionOptions.ForTransaction(transaction)))
+        {
+            // The late one: its event number taken now, its commit held back.
+            late.Events.Append(Guid.Parse(projectId), new Regeneration.Kpi.MeasurementRecorded(Guid.NewGuid(), "TRA-01", 60, DateTimeOffset.UtcNow, "late"));
+            await late.SaveChangesAsync();
+        }
+        // A later one commits first, and the rollup is computed and kept.
+        var (other, _, _) = await Project();
+        var kept = await kpi.GetKpiRollupAsync(new GetKpiRollupRequest { Refresh = true, Page = new() { PageSize = 500 } });
+        Assert.Contains(kept.Projects, p => p.ProjectId == other);
+        Assert.Equal(35, kept.Projects.Single(p => p.ProjectId == projectId).Indicators.Single(i => i.IndicatorCode == "TRA-01").Latest.Value);
+
+        await transaction.CommitAsync();
+        var after = await kpi.GetKpiRollupAsync(new GetKpiRollupRequest { Page = new() { PageSize = 500 } });
+        Assert.Equal(60, after.Projects.Single(p => p.ProjectId == projectId).Indicators.Single(i => i.IndicatorCode == "TRA-01").Latest.Value);
     }
 }
