@@ -28,12 +28,12 @@ public static class Endpoints
         api.MapGet("/maturity/dimensions/{dimension}/contributions", Contributions).WithTags("Maturity")
             .WithSummary("Every project that contributes to a dimension, with its evidence, a page at a time in code order")
             .WithDescription("`at` as for the maturity; `pageSize` 1..500 (default 50), `nextPageToken` for the next page.").ProducesProblem(404);
-        api.MapGet("/kpis", Rollup).WithTags("KPIs").WithSummary("The KPI rollup with earned value and RAG per project, category, district and portfolio, and budget burn by source")
+        api.MapGet("/kpis", Rollup).Produces<KpiRollupDto>().WithTags("KPIs").WithSummary("The KPI rollup with earned value and RAG per project, category, district and portfolio, and budget burn by source")
             .WithDescription("The groups (portfolio, categories, districts) cover the whole portfolio; the projects come a page at a time " +
                 "in code order (`pageSize` 1..500, default 50; `nextPageToken` for the next page). Answers with what it has when a " +
                 "service is down: the missing parts are listed in `missing`.");
         api.MapGet("/projects", ListProjects).WithTags("Projects").WithSummary("The portfolio, filtered and paged in code order");
-        api.MapGet("/projects/{projectId}", GetProject).WithTags("Projects").WithSummary("One project with its milestones (ETag: its version)")
+        api.MapGet("/projects/{projectId}", GetProject).Produces<ProjectDto>().WithTags("Projects").WithSummary("One project with its milestones (ETag: its version)")
             .WithDescription("With `asOf`, the project as it stood at that instant.").ProducesProblem(404);
         api.MapGet("/projects/{projectId}/history", History).WithTags("Projects").WithSummary("Every event of a project, oldest first").ProducesProblem(404);
         api.MapGet("/projects/{projectId}/kpis", ProjectKpis).WithTags("KPIs").WithSummary("One project's indicators and earned value").ProducesProblem(404);
@@ -41,12 +41,12 @@ public static class Endpoints
         api.MapGet("/projects/{projectId}/budget/history", BudgetHistory).WithTags("Budget").WithSummary("Every event of a project's budget").ProducesProblem(404);
         api.MapGet("/budget", PortfolioBudget).WithTags("Budget").WithSummary("Portfolio budget totals by source, fiscal year, category and district");
 
-        api.MapPost("/projects/{projectId}/milestones", PlanMilestone).WithTags("Milestones").WithSummary("Plan a milestone").ProducesProblem(404).ProducesProblem(409).ProducesProblem(412);
-        api.MapPost("/projects/{projectId}/milestones/{milestoneId}/progress", ReportProgress).WithTags("Milestones").WithSummary("Report a milestone's progress (0-100; going back needs a reason)")
+        api.MapPost("/projects/{projectId}/milestones", PlanMilestone).Produces<CommandResultDto>().WithTags("Milestones").WithSummary("Plan a milestone").ProducesProblem(404).ProducesProblem(409).ProducesProblem(412);
+        api.MapPost("/projects/{projectId}/milestones/{milestoneId}/progress", ReportProgress).Produces<CommandResultDto>().WithTags("Milestones").WithSummary("Report a milestone's progress (0-100; going back needs a reason)")
             .ProducesProblem(404).ProducesProblem(409).ProducesProblem(412);
-        api.MapPost("/projects/{projectId}/milestones/{milestoneId}/complete", Complete).WithTags("Milestones").WithSummary("Complete a milestone")
+        api.MapPost("/projects/{projectId}/milestones/{milestoneId}/complete", Complete).Produces<CommandResultDto>().WithTags("Milestones").WithSummary("Complete a milestone")
             .ProducesProblem(404).ProducesProblem(409).ProducesProblem(412);
-        api.MapPost("/projects/{projectId}/milestones/{milestoneId}/rebaseline", Rebaseline).WithTags("Milestones").WithSummary("Move a milestone's baseline due date, with a reason")
+        api.MapPost("/projects/{projectId}/milestones/{milestoneId}/rebaseline", Rebaseline).Produces<CommandResultDto>().WithTags("Milestones").WithSummary("Move a milestone's baseline due date, with a reason")
             .ProducesProblem(404).ProducesProblem(409).ProducesProblem(412);
     }
 

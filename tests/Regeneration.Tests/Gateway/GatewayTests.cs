@@ -327,6 +327,13 @@ public class GatewayTests(GatewayServers servers) : IClassFixture<GatewayServers
         Assert.True(ready.GetProperty("ready").GetBoolean());
         var document = await anonymous.GetFromJsonAsync<JsonElement>("/openapi/v1.json");
         Assert.True(document.GetProperty("paths").TryGetProperty("/api/v1/maturity", out _));
+        // Every operation says what it answers on success, with its schema (generated clients get a type for it).
+        var operations = document.GetProperty("paths").EnumerateObject().Where(p => p.Name.StartsWith("/api/v1/"))
+            .SelectMany(p => p.Value.EnumerateObject().Where(o => o.Name is "get" or "post").Select(o => (Route: $"{o.Name} {p.Name}", Operation: o.Value)))
+            .ToList();
+        Assert.True(operations.Count >= 15, $"{operations.Count} operations");
+        Assert.All(operations, o => Assert.True(o.Operation.GetProperty("responses").TryGetProperty("200", out var ok) && ok.TryGetProperty("content", out _),
+            $"{o.Route} documents no 200 with a body"));
         Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/docs/index.html")).StatusCode);
         var tokens = await anonymous.GetFromJsonAsync<JsonElement>("/dev/tokens");
         Assert.Contains(tokens.GetProperty("users").EnumerateArray(), u => u.GetProperty("role").GetString() == Roles.Executive);
