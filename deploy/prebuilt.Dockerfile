@@ -6,4 +6,6 @@ ARG ENTRY
 WORKDIR /app
 COPY artifacts/publish/${ENTRY}/ /app/
 RUN printf '#!/bin/sh\nexec /app/%s "$@"\n' "$ENTRY" > /app/run && chmod +x /app/run
+# Our images say so: an image a rebuild left without a tag can be told from others and removed.
+LABEL org.regeneration.image="true"
 ENTRYPOINT ["/app/run"]

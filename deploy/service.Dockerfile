@@ -17,4 +17,6 @@ ARG ENTRY
 WORKDIR /app
 COPY --from=build /app .
 RUN printf '#!/bin/sh\nexec dotnet /app/%s.dll "$@"\n' "$ENTRY" > /app/run && chmod +x /app/run
+# Our images say so: an image a rebuild left without a tag can be told from others and removed.
+LABEL org.regeneration.image="true"
 ENTRYPOINT ["/app/run"]

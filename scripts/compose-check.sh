@@ -40,7 +40,12 @@ fi
 
 mkdir -p artifacts
 output="$root/artifacts/compose-check.log"
-cleanup() { "${compose[@]}" -p "$project" down -v --remove-orphans >>"$output" 2>&1 || true; }
+# Down, and the images each build leaves untagged removed (ours only): a machine that runs the tests often filled its
+# disk with them (350 images, 44 GB).
+cleanup() {
+  "${compose[@]}" -p "$project" down -v --remove-orphans >>"$output" 2>&1 || true
+  docker image prune -f --filter "label=org.regeneration.image=true" >>"$output" 2>&1 || true
+}
 trap cleanup EXIT
 log "building and starting the stack (${compose[*]}; output in artifacts/compose-check.log)"
 "${compose[@]}" -p "$project" build >"$output" 2>&1 || { tail -30 "$output"; exit 1; }
