@@ -66,6 +66,14 @@ public sealed class BudgetGrpcService(CommandRunner commands, IDocumentStore sto
         return new GetProjectBudgetAsOfResponse { Budget = budget.ToProto() };
     }
 
+    public override async Task<GetProjectBudgetsAsOfResponse> GetProjectBudgetsAsOf(GetProjectBudgetsAsOfRequest r, ServerCallContext call)
+    {
+        Caller.From(call).EnsureCanRead(Area);
+        var ids = r.ProjectIds.Select(Guid.Parse).Distinct().ToList();
+        var states = await AsOf.States<ProjectBudget>(store, ids, r.AsOf.ToDateTimeOffset(), call.CancellationToken);
+        return new GetProjectBudgetsAsOfResponse { Budgets = { ids.Where(states.ContainsKey).Select(id => states[id].ToProto()) } };
+    }
+
     public override async Task<GetPortfolioBudgetResponse> GetPortfolioBudget(GetPortfolioBudgetRequest r, ServerCallContext call)
     {
         Caller.From(call).EnsureCanRead(Area);

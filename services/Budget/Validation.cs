@@ -77,6 +77,16 @@ sealed class GetProjectBudgetValidator : AbstractValidator<GetProjectBudgetReque
     public GetProjectBudgetValidator() => RuleFor(x => x.ProjectId).Uuid();
 }
 
+sealed class GetProjectBudgetsAsOfValidator : AbstractValidator<GetProjectBudgetsAsOfRequest>
+{
+    public GetProjectBudgetsAsOfValidator()
+    {
+        RuleFor(x => x.ProjectIds).Must(ids => ids.Count is >= 1 and <= AsOf.MaxStreams).WithMessage($"must hold 1 to {AsOf.MaxStreams} ids");
+        RuleForEach(x => x.ProjectIds).Uuid();
+        RuleFor(x => x.AsOf).NotNull().WithMessage("is required").Instant();
+    }
+}
+
 sealed class GetProjectBudgetAsOfValidator : AbstractValidator<GetProjectBudgetAsOfRequest>
 {
     public GetProjectBudgetAsOfValidator()

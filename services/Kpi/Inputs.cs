@@ -270,36 +270,31 @@ public sealed class Portfolio(IDocumentStore store, ProjectService.ProjectServic
             await session.LoadAsync<ProjectIndicators>(id, cancellation), await Catalogue(session, cancellation), DateTimeOffset.MaxValue);
     }
 
-    /// <summary>Every project as it stood at the instant, from the upstream services' as-of queries.</summary>
+    /// <summary>Every project as it stood at the instant: the upstream services' batch as-of reads and this service's
+    /// own events, <see cref="ServiceDefaults.AsOf.MaxStreams"/> projects a call, two batches at a time (a call per
+    /// project and service took 14 s at 10,000 projects).</summary>
     public async Task<IReadOnlyList<ProjectInput>> AsOf(DateTimeOffset at, CancellationToken cancellation)
     {
         await using var session = store.QuerySession();
         var ids = (await session.Query<CachedState>().Where(c => c.Feed == InputSync.ProjectsFeed).Select(c => c.Id).ToListAsync(cancellation))
-            .Select(id => Guid.Parse(id[(InputSync.ProjectsFeed.Length + 1)..])).ToList();
+            .Select(id => id[(InputSync.ProjectsFeed.Length + 1)..]).ToList();
         var catalogue = await Catalogue(session, cancellation);
         var timestamp = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(at);
-        var results = new ProjectInput?[ids.Count];
-        await Parallel.ForEachAsync(Enumerable.Range(0, ids.Count), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellation },
-            async (i, ct) =>
+        var batches = ids.Chunk(ServiceDefaults.AsOf.MaxStreams).ToList();
+        var results = new ProjectInput[batches.Count][];
+        await Parallel.ForEachAsync(Enumerable.Range(0, batches.Count), new ParallelOptions { MaxDegreeOfParallelism = 2, CancellationToken = cancellation },
+            async (b, ct) =>
             {
-                var id = ids[i].ToString();
-                var project = await OrNull(() => projects.GetProjectAsOfAsync(new GetProjectAsOfRequest { ProjectId = id, AsOf = timestamp },
-                    deadline: Upstream.NewDeadline(), cancellationToken: ct).ResponseAsync, "projects");
-                if (project is null) return;
-                var budget = await OrNull(() => budgets.GetProjectBudgetAsOfAsync(new GetProjectBudgetAsOfRequest { ProjectId = id, AsOf = timestamp },
-                    deadline: Upstream.NewDeadline(), cancellationToken: ct).ResponseAsync, "budget");
-                await using var own = store.QuerySession();
-                var indicators = await own.Events.AggregateStreamAsync<ProjectIndicators>(ids[i], timestamp: at, token: ct);
-                results[i] = Input(project.Project, budget?.Budget, indicators, catalogue, at);
+                var found = (await Upstream.Call("projects", () => projects.GetProjectsAsOfAsync(new GetProjectsAsOfRequest { AsOf = timestamp, ProjectIds = { batches[b] } },
+                    deadline: Upstream.NewDeadline(), cancellationToken: ct).ResponseAsync)).Projects;
+                if (found.Count == 0) { results[b] = []; return; }
+                var budgetsThen = (await Upstream.Call("budget", () => budgets.GetProjectBudgetsAsOfAsync(
+                    new GetProjectBudgetsAsOfRequest { AsOf = timestamp, ProjectIds = { found.Select(p => p.Id) } },
+                    deadline: Upstream.NewDeadline(), cancellationToken: ct).ResponseAsync)).Budgets.ToDictionary(x => x.ProjectId);
+                var indicators = await ServiceDefaults.AsOf.States<ProjectIndicators>(store, [.. found.Select(p => Guid.Parse(p.Id))], at, ct);
+                results[b] = [.. found.Select(p => Input(p, budgetsThen.GetValueOrDefault(p.Id), indicators.GetValueOrDefault(Guid.Parse(p.Id)), catalogue, at))];
             });
-        return [.. results.OfType<ProjectInput>().OrderBy(p => p.Code, StringComparer.Ordinal)];
-    }
-
-    static async Task<T?> OrNull<T>(Func<Task<T>> call, string dependency) where T : class
-    {
-        try { return await Upstream.Call(dependency, call); }
-        catch (NotFoundException) { return null; }
-        catch (RpcException e) when (e.StatusCode == StatusCode.NotFound) { return null; }
+        return [.. results.SelectMany(r => r).OrderBy(p => p.Code, StringComparer.Ordinal)];
     }
 
     public static async Task<IReadOnlyDictionary<string, Indicator>> Catalogue(IQuerySession session, CancellationToken cancellation) =>

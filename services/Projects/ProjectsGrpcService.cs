@@ -144,6 +144,14 @@ public sealed class ProjectsGrpcService(CommandRunner commands, IDocumentStore s
         return new GetProjectAsOfResponse { Project = project.ToProto() };
     }
 
+    public override async Task<GetProjectsAsOfResponse> GetProjectsAsOf(GetProjectsAsOfRequest r, ServerCallContext call)
+    {
+        Caller.From(call).EnsureCanRead(Area);
+        var ids = r.ProjectIds.Select(Guid.Parse).Distinct().ToList();
+        var states = await AsOf.States<Project>(store, ids, r.AsOf.ToDateTimeOffset(), call.CancellationToken);
+        return new GetProjectsAsOfResponse { Projects = { ids.Where(states.ContainsKey).Select(id => states[id].ToProto()) } };
+    }
+
     public override async Task SubscribePortfolioEvents(SubscribePortfolioEventsRequest r,
         IServerStreamWriter<SubscribePortfolioEventsResponse> stream, ServerCallContext call)
     {

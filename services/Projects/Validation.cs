@@ -148,6 +148,16 @@ sealed class GetProjectHistoryValidator : AbstractValidator<GetProjectHistoryReq
     public GetProjectHistoryValidator() => RuleFor(x => x.ProjectId).Uuid();
 }
 
+sealed class GetProjectsAsOfValidator : AbstractValidator<GetProjectsAsOfRequest>
+{
+    public GetProjectsAsOfValidator()
+    {
+        RuleFor(x => x.ProjectIds).Must(ids => ids.Count is >= 1 and <= AsOf.MaxStreams).WithMessage($"must hold 1 to {AsOf.MaxStreams} ids");
+        RuleForEach(x => x.ProjectIds).Uuid();
+        RuleFor(x => x.AsOf).NotNull().WithMessage("is required").Instant();
+    }
+}
+
 sealed class GetProjectAsOfValidator : AbstractValidator<GetProjectAsOfRequest>
 {
     public GetProjectAsOfValidator()

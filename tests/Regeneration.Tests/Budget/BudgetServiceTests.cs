@@ -279,6 +279,26 @@ public class BudgetServiceTests(BudgetServers servers) : IClassFixture<BudgetSer
         })).Budget;
         Assert.Equal((5_000L, 0L, 2L), (then.Totals.AllocatedWon, then.Totals.CommittedWon, then.Version));
         Assert.Equal((4_000L, 3_000L), ((await Budget(projectId)).Totals.AllocatedWon, (await Budget(projectId)).Totals.CommittedWon));
+
+        // Many budgets in one call (a portfolio read as of then): each as the single read gives it; a project without a
+        // budget then (here: one allocated afterwards, and an unknown id) is left out.
+        var (later, _) = await RegisterActive(projects);
+        await Allocate(later, FundingSource.Municipal, 700);
+        var batch = (await budget.GetProjectBudgetsAsOfAsync(new GetProjectBudgetsAsOfRequest
+        {
+            AsOf = history[1].Envelope.RecordedAt, ProjectIds = { Guid.NewGuid().ToString(), later, projectId },
+        })).Budgets;
+        Assert.Equal([then], batch);
+        var nowBatch = (await budget.GetProjectBudgetsAsOfAsync(new GetProjectBudgetsAsOfRequest
+        {
+            AsOf = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTime(DateTime.UtcNow.AddSeconds(1)), ProjectIds = { projectId, later },
+        })).Budgets;
+        Assert.Equal([await Budget(projectId), await Budget(later)], nowBatch);
+        var tooMany = await Assert.ThrowsAsync<RpcException>(() => budget.GetProjectBudgetsAsOfAsync(new GetProjectBudgetsAsOfRequest
+        {
+            AsOf = history[1].Envelope.RecordedAt, ProjectIds = { Enumerable.Range(0, 501).Select(_ => Guid.NewGuid().ToString()) },
+        }).ResponseAsync);
+        Assert.Equal(["project_ids"], tooMany.ViolatedFields());
     }
 
     [Fact]

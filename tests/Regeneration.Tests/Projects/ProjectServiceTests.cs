@@ -148,6 +148,26 @@ public class ProjectServiceTests(ProjectsServer server) : IClassFixture<Projects
         var e = await Assert.ThrowsAsync<RpcException>(() =>
             client.GetProjectAsOfAsync(new GetProjectAsOfRequest { ProjectId = projectId, AsOf = beforeRegistration }).ResponseAsync);
         Assert.Equal(StatusCode.NotFound, e.StatusCode);
+
+        // Many projects in one call (a portfolio read as of then): each as the single read gives it, in the order asked;
+        // one registered afterwards and an unknown id are left out.
+        var (later, _) = await RegisterActive(client);
+        var other = (await client.GetProjectAsOfAsync(new GetProjectAsOfRequest { ProjectId = later, AsOf = Timestamp.FromDateTime(DateTime.UtcNow.AddSeconds(1)) })).Project;
+        var batch = (await client.GetProjectsAsOfAsync(new GetProjectsAsOfRequest
+        {
+            AsOf = afterFirstReport, ProjectIds = { later, Guid.NewGuid().ToString(), projectId },
+        })).Projects;
+        Assert.Equal([then], batch);
+        var both = (await client.GetProjectsAsOfAsync(new GetProjectsAsOfRequest
+        {
+            AsOf = Timestamp.FromDateTime(DateTime.UtcNow.AddSeconds(1)), ProjectIds = { later, projectId },
+        })).Projects;
+        Assert.Equal([other, now], both);
+        var invalid = await Assert.ThrowsAsync<RpcException>(() => client.GetProjectsAsOfAsync(new GetProjectsAsOfRequest
+        {
+            AsOf = afterFirstReport, ProjectIds = { projectId, "P-1" },
+        }).ResponseAsync);
+        Assert.Equal(["project_ids[1]"], invalid.ViolatedFields());
     }
 
     [Fact]
