@@ -146,13 +146,19 @@ foreach (var count in only.Contains("load") ? projectCounts : [])
     // a new date each time: the inputs kept, the maturity and its gaps computed); then as of a past instant (the
     // portfolio as it stood then, from the services' as-of queries: one caller).
     var maturityBytes = (await http.GetByteArrayAsync("/api/v1/maturity")).Length;
+    // The whole evidence in one answer, as the maturity gave it before it listed the largest contributions only.
+    using (var whole = await http.GetAsync($"/api/v1/maturity?maxContributions={500}"))
+        Console.WriteLine($"maturity at {count} projects with up to 500 contributions per dimension: {(int)whole.StatusCode}, {(await whole.Content.ReadAsByteArrayAsync()).Length / 1024} KB {(whole.IsSuccessStatusCode ? "" : await whole.Content.ReadAsStringAsync())}");
     var day = 0;
     // (No limit to compare with: one scenario per line.)
+    memory.Phase = $"maturity kept at {count} projects";
     results.Add(await Measure.Run($"maturity as kept, {count} projects ({maturityBytes / 1024} KB)", "gateway GET /api/v1/maturity (kept until an input moves)", readers, warmUp, duration,
         async (_, _) => (await http.GetAsync("/api/v1/maturity")).EnsureSuccessStatusCode()));
+    memory.Phase = $"maturity computed at {count} projects";
     results.Add(await Measure.Run($"maturity computed, {count} projects", "gateway GET /api/v1/maturity?at=<a new future date each call> (computed each call)", readers, warmUp, duration,
         async (_, _) => (await http.GetAsync($"/api/v1/maturity?at={DateTime.UtcNow.Date.AddDays(30 + Interlocked.Increment(ref day)):yyyy-MM-dd}")).EnsureSuccessStatusCode()));
     var asOf = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddSeconds(-1));
+    memory.Phase = $"maturity as of at {count} projects";
     results.Add(await Measure.Run($"maturity as of, {count} projects", "KPI GetMaturity as of a past instant (gRPC, one caller)", 1, TimeSpan.Zero, duration,
         async (_, _) => await kpiClient.GetMaturityAsync(new GetMaturityRequest { At = asOf })));
     memory.Mark($"{count} projects");

@@ -106,16 +106,10 @@ public sealed class KpiGrpcService(
     public override async Task<GetKpiRollupResponse> GetKpiRollup(GetKpiRollupRequest r, ServerCallContext call)
     {
         Caller.From(call).EnsureCanRead(Area);
-        var (basis, at, inputs, key) = await Inputs(r.At, RefreshWithin(r.Refresh, call), call.CancellationToken);
+        var (basis, at, load, key) = await Inputs(r.At, RefreshWithin(r.Refresh, call), call.CancellationToken);
         var date = DateOnly.FromDateTime(at.UtcDateTime);
-        GetKpiRollupResponse Compute() => new()
-        {
-            Basis = basis,
-            Projects = { inputs.Select(p => p.ToKpis(date)) },
-            ByCategory = { inputs.GroupBy(p => p.Category).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => ProtoMapping.Group(g.Key, [.. g], date)) },
-            ByDistrict = { inputs.GroupBy(p => p.District).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => ProtoMapping.Group(g.Key, [.. g], date)) },
-            Portfolio = ProtoMapping.Group("portfolio", inputs, date),
-        };
+        GetKpiRollupResponse Compute() => Rollup(basis, date, load());
+
         var whole = key is null ? Compute() : await cache.Rollups.Get($"{key}/{date}", () => Task.FromResult(Compute()));
         // A page of the (kept, shared, never changed) answer: the groups whole, the projects after the token.
         var size = Paging.Size(r.Page);
@@ -131,6 +125,15 @@ public sealed class KpiGrpcService(
         if (first + size < whole.Projects.Count) response.NextPageToken = Paging.Token(whole.Projects[first + size - 1].Code);
         return response;
     }
+
+    static GetKpiRollupResponse Rollup(Basis basis, DateOnly date, IReadOnlyList<ProjectInput> inputs) => new()
+    {
+        Basis = basis,
+        Projects = { inputs.Select(p => p.ToKpis(date)) },
+        ByCategory = { inputs.GroupBy(p => p.Category).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => ProtoMapping.Group(g.Key, [.. g], date)) },
+        ByDistrict = { inputs.GroupBy(p => p.District).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => ProtoMapping.Group(g.Key, [.. g], date)) },
+        Portfolio = ProtoMapping.Group("portfolio", inputs, date),
+    };
 
     /// <summary>The index of the first project whose code sorts after <paramref name="code"/> (the list is in code order).</summary>
     static int FirstAfter(IList<ProjectKpis> projects, string code)
@@ -199,9 +202,15 @@ public sealed class KpiGrpcService(
     /// and kept until an input moves; as of a past instant, computed for the call.</summary>
     async Task<(Basis Basis, DateTimeOffset At, MaturityResult Result)> MaturityOf(Timestamp? at, TimeSpan? refresh, CancellationToken cancellation)
     {
-        var (basis, instant, inputs, key) = await Inputs(at, refresh, cancellation);
-        MaturityResult Compute() => Formulas.Maturity(inputs, maturity.Value.DimensionsOrDefault, maturity.Value.ThresholdsOrDefault);
-        return (basis, instant, key is null ? Compute() : await cache.Maturities.Get(key, () => Task.FromResult(Compute())));
+        var (basis, instant, load, key) = await Inputs(at, refresh, cancellation);
+        async Task<MaturityResult> Compute(CancellationToken waiting)
+        {
+            await cache.Computing.WaitAsync(waiting);
+            try { return Formulas.Maturity(load(), maturity.Value.DimensionsOrDefault, maturity.Value.ThresholdsOrDefault); }
+            finally { cache.Computing.Release(); }
+        }
+        // A kept answer is computed for every caller waiting on it: not cancelled with any one of them (see Memo).
+        return (basis, instant, key is null ? await Compute(cancellation) : await cache.Maturities.Get(key, () => Compute(CancellationToken.None)));
     }
 
     /// <summary>The maturity answer, each dimension with its largest contributions (the rest: ListDimensionContributions).</summary>
@@ -231,17 +240,22 @@ public sealed class KpiGrpcService(
         return TimeSpan.FromTicks(Math.Clamp((call.Deadline - DateTime.UtcNow).Ticks / 2, 0, Upstream.Deadline.Ticks));
     }
 
-    async Task<(Basis, DateTimeOffset, IReadOnlyList<ProjectInput>, string? Key)> Inputs(Timestamp? at, TimeSpan? refresh, CancellationToken cancellation)
+    /// <summary>The inputs at the instant, to load when computing (a forecast's are made then: callers waiting their turn
+    /// to compute do not each hold a copy of the portfolio), and the key to keep the answers by (none as of the past).</summary>
+    async Task<(Basis, DateTimeOffset, Func<IReadOnlyList<ProjectInput>> Load, string? Key)> Inputs(Timestamp? at, TimeSpan? refresh, CancellationToken cancellation)
     {
         var now = time.GetUtcNow();
         if (at is not null && at.ToDateTimeOffset() <= now)
-            return (Basis.AsOf, at.ToDateTimeOffset(), await portfolio.AsOf(at.ToDateTimeOffset(), cancellation), null);
+        {
+            var then = await portfolio.AsOf(at.ToDateTimeOffset(), cancellation);
+            return (Basis.AsOf, at.ToDateTimeOffset(), () => then, null);
+        }
         if (refresh is { } within) await sync.SyncAsync(within, cancellation);
         var key = await InputsKey(cancellation);
         var current = await cache.Inputs.Get(key, () => portfolio.Current(CancellationToken.None));   // shared: see Memo
-        if (at is null) return (Basis.Current, now, current, $"{key}/current/{DateOnly.FromDateTime(now.UtcDateTime)}");
+        if (at is null) return (Basis.Current, now, () => current, $"{key}/current/{DateOnly.FromDateTime(now.UtcDateTime)}");
         var date = DateOnly.FromDateTime(at.ToDateTimeOffset().UtcDateTime);
-        return (Basis.Forecast, at.ToDateTimeOffset(), [.. current.Select(p => Formulas.Forecast(p, date))], $"{key}/forecast/{date}");
+        return (Basis.Forecast, at.ToDateTimeOffset(), () => [.. current.Select(p => Formulas.Forecast(p, date))], $"{key}/forecast/{date}");
     }
 
     /// <summary>This service's store position and the two feeds' positions: the inputs change only when one moves.</summary>

@@ -19,18 +19,22 @@ public static class AsOf
         var aggregator = ((DocumentStore)store).Options.Projections.AggregatorFor<T>();
         await using var session = store.QuerySession();
         var streams = ids.Distinct().ToArray();
-        var events = await session.Events.QueryAllRawEvents()
-            .Where(e => streams.Contains(e.StreamId) && e.Timestamp <= at)
-            .OrderBy(e => e.StreamId).ThenBy(e => e.Version)
-            .ToListAsync(cancellation);
         var states = new Dictionary<Guid, T>();
-        for (var i = 0; i < events.Count;)
+        var run = new List<IEvent>();   // the current stream's events: one stream in memory at a time, not the batch's
+        async Task Fold()
         {
-            var stream = events[i].StreamId;
-            var run = new List<IEvent>();
-            for (; i < events.Count && events[i].StreamId == stream; i++) run.Add(events[i]);
-            if (await aggregator.BuildAsync(run, session, null, cancellation) is { } state) states[stream] = state;
+            if (run.Count > 0 && await aggregator.BuildAsync(run, session, null, cancellation) is { } state) states[run[0].StreamId] = state;
+            run.Clear();
         }
+        await foreach (var e in session.Events.QueryAllRawEvents()
+                           .Where(e => streams.Contains(e.StreamId) && e.Timestamp <= at)
+                           .OrderBy(e => e.StreamId).ThenBy(e => e.Version)
+                           .ToAsyncEnumerable(cancellation))
+        {
+            if (run.Count > 0 && run[0].StreamId != e.StreamId) await Fold();
+            run.Add(e);
+        }
+        await Fold();
         return states;
     }
 }
