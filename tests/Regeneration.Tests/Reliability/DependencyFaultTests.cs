@@ -213,7 +213,7 @@ public class DependencyFaultTests(ProxiedGatewayServers servers) : IClassFixture
     [Fact]
     public async Task A_read_of_the_portfolios_history_gets_time_of_its_own_and_does_not_trip_the_services_breaker()
     {
-        // The maturity as of a past instant reads every project's history (14 s at 10,000 projects: BENCHMARKS.md);
+        // The maturity as of a past instant reads every project's history (5 s at 10,000 projects: BENCHMARKS.md);
         // the gateway gives such reads their own time (one attempt, not retried when it runs out) and breaker.
         var link = servers.GatewayLinks["kpi"];
         var executive = servers.Http(TestTokens.Executive);
