@@ -233,6 +233,7 @@ public class DependencyFaultTests(ProxiedGatewayServers servers) : IClassFixture
         {
             link.Heal();
         }
+        Record("600 ms latency on every chunk between gateway and KPI, 3 maturity reads as of a past instant", 3);
     }
 
     [Fact]
@@ -281,7 +282,7 @@ public class DependencyFaultTests(ProxiedGatewayServers servers) : IClassFixture
             link.Heal();
         }
         await Eventually(kpi, projectId, k => k.BudgetVersion == budgetVersion);
-        Record("Black hole between KPI and Budget while Projects and Budget change", 2);
+        Record("Black hole between KPI and Budget while Projects and Budget change, and a refresh through the gateway", 3);
     }
 
     static async Task<HttpStatusCode> PlanOverRest(HttpClient pm, string key, (string ProjectId, string Name) milestone)
