@@ -228,8 +228,6 @@ public sealed class KpiGrpcService(
         };
     }
 
-    /// <summary>Unset: the current inputs. Past: as of then. Future: the forecast if nothing changes.
-    /// The current inputs, and the answers computed from them, are kept until an input moves (the key).</summary>
     /// <summary>How long a refresh may wait for the upstream feeds: their own bound, or half the time the caller has
     /// left, whichever is less — so a caller with a short deadline (the gateway's) still gets an answer, one that says
     /// which feed did not answer, instead of running out of time. Null: no refresh.</summary>
@@ -240,8 +238,10 @@ public sealed class KpiGrpcService(
         return TimeSpan.FromTicks(Math.Clamp((call.Deadline - DateTime.UtcNow).Ticks / 2, 0, Upstream.Deadline.Ticks));
     }
 
-    /// <summary>The inputs at the instant, to load when computing (a forecast's are made then: callers waiting their turn
-    /// to compute do not each hold a copy of the portfolio), and the key to keep the answers by (none as of the past).</summary>
+    /// <summary>Unset: the current inputs. Past: as of then. Future: the forecast if nothing changes. The inputs come as
+    /// a load to run when computing (a forecast's are made then: callers waiting their turn to compute do not each hold
+    /// a copy of the portfolio), with the key to keep the answers by: the current inputs, and the answers computed from
+    /// them, are kept until an input moves (none as of the past).</summary>
     async Task<(Basis, DateTimeOffset, Func<IReadOnlyList<ProjectInput>> Load, string? Key)> Inputs(Timestamp? at, TimeSpan? refresh, CancellationToken cancellation)
     {
         var now = time.GetUtcNow();
