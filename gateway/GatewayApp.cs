@@ -45,6 +45,17 @@ public static class GatewayApp
                 "history and as-of queries. Authenticate with a JWT bearer token. Errors are RFC 9457 problem details. " +
                 "ETag/If-Match carry a project's version; Idempotency-Key makes a command safe to retry.";
             return Task.CompletedTask;
+        }).AddOperationTransformer((operation, context, _) =>
+        {
+            // The headers the commands read: documented on each command, so generated clients offer them.
+            if (context.Description.HttpMethod == "POST" && context.Description.RelativePath?.Contains("/milestones") == true)
+            {
+                operation.Parameters ??= [];
+                operation.Parameters.Add(Header("Idempotency-Key",
+                    "Any string of 1-128 characters chosen by the client: a retry with the same key answers from the first result and writes nothing."));
+                operation.Parameters.Add(Header("If-Match", "The project's ETag (its version): the change applies only to that version (412 otherwise)."));
+            }
+            return Task.CompletedTask;
         }));
         services.AddPerCallerRateLimit(builder.Configuration, async (context, _) =>
         {
@@ -139,4 +150,10 @@ public static class GatewayApp
             token = issuer.Issue("finance-system", [Roles.Integration], ["budget:write", "projects:read"], lifetime) });
         return Results.Ok(new { warning = "Development tokens, signed with the published development key.", users });
     }
+
+    static Microsoft.OpenApi.OpenApiParameter Header(string name, string description) => new()
+    {
+        Name = name, In = Microsoft.OpenApi.ParameterLocation.Header, Required = false, Description = description,
+        Schema = new Microsoft.OpenApi.OpenApiSchema { Type = Microsoft.OpenApi.JsonSchemaType.String },
+    };
 }

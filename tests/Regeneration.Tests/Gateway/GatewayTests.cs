@@ -334,6 +334,9 @@ public class GatewayTests(GatewayServers servers) : IClassFixture<GatewayServers
         Assert.True(operations.Count >= 15, $"{operations.Count} operations");
         Assert.All(operations, o => Assert.True(o.Operation.GetProperty("responses").TryGetProperty("200", out var ok) && ok.TryGetProperty("content", out _),
             $"{o.Route} documents no 200 with a body"));
+        // The commands document the headers they read.
+        Assert.All(operations.Where(o => o.Route.StartsWith("post ")), o => Assert.Equal(["Idempotency-Key", "If-Match"],
+            o.Operation.GetProperty("parameters").EnumerateArray().Where(p => p.GetProperty("in").GetString() == "header").Select(p => p.GetProperty("name").GetString())));
         Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/docs/index.html")).StatusCode);
         var tokens = await anonymous.GetFromJsonAsync<JsonElement>("/dev/tokens");
         Assert.Contains(tokens.GetProperty("users").EnumerateArray(), u => u.GetProperty("role").GetString() == Roles.Executive);
