@@ -81,7 +81,7 @@ sealed class GetProjectBudgetsAsOfValidator : AbstractValidator<GetProjectBudget
 {
     public GetProjectBudgetsAsOfValidator()
     {
-        RuleFor(x => x.ProjectIds).Must(ids => ids.Count is >= 1 and <= AsOf.MaxStreams).WithMessage($"must hold 1 to {AsOf.MaxStreams} ids");
+        RuleFor(x => x.ProjectIds).Batch();
         RuleForEach(x => x.ProjectIds).Uuid();
         RuleFor(x => x.AsOf).NotNull().WithMessage("is required").Instant();
     }

@@ -66,8 +66,8 @@ public sealed class CurrentAnswers
     public Memo<Regeneration.Kpi.V1.GetKpiRollupResponse> Rollups { get; } = new();
     public Memo<MaturityResult> Maturities { get; } = new();
 
-    /// <summary>One maturity computed at a time (the gaps weigh every open milestone and target of the portfolio):
-    /// on two cores more at once only share the CPU and multiply the memory — eight forecasts for different dates at
-    /// once took KPI to 450 MB at 10,000 projects.</summary>
+    /// <summary>One maturity computed at a time (the gaps weigh every open milestone and target of the portfolio): on
+    /// two cores more at once only share the CPU, and each would hold its own copy of the inputs (a forecast's are made
+    /// when its turn comes) — with the as-of reads streamed, KPI's peak at 10,000 projects went from 379 to 327 MB.</summary>
     public SemaphoreSlim Computing { get; } = new(1, 1);
 }

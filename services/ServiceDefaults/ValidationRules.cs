@@ -37,6 +37,11 @@ public static class ValidationRules
 
     static readonly long MinSeconds = DateTimeOffset.MinValue.ToUnixTimeSeconds(), MaxSeconds = DateTimeOffset.MaxValue.ToUnixTimeSeconds();
 
+    /// <summary>A batch of 1..<see cref="AsOf.MaxStreams"/> ids; each a UUID is checked with RuleForEach.</summary>
+    public static IRuleBuilderOptions<T, Google.Protobuf.Collections.RepeatedField<string>> Batch<T>(
+        this IRuleBuilder<T, Google.Protobuf.Collections.RepeatedField<string>> rule) =>
+        rule.Must(ids => ids.Count is >= 1 and <= AsOf.MaxStreams).WithMessage($"must hold 1 to {AsOf.MaxStreams} ids");
+
     public static IRuleBuilderOptions<T, TEnum> KnownValue<T, TEnum>(this IRuleBuilder<T, TEnum> rule) where TEnum : struct, Enum =>
         rule.Must(v => Convert.ToInt32(v, CultureInfo.InvariantCulture) != 0 && Enum.IsDefined(v))
             .WithMessage(v => $"must be one of {string.Join(", ", Enum.GetNames<TEnum>().Skip(1))}");
