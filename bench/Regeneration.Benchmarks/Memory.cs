@@ -11,7 +11,11 @@ public sealed class Memory
     readonly Dictionary<string, (long Bytes, string Phase)> peaks = [];
 
     /// <summary>What the run is doing now: the peak of each process is reported with the phase it was reached in.</summary>
-    public string Phase { get; set; } = "start-up";
+    public string Phase
+    {
+        get;
+        set { field = value; Console.Error.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] {value}"); }   // progress, on stderr
+    } = "start-up";
     readonly List<(string Mark, Dictionary<string, long> Rss)> marks = [];
     readonly Timer timer;
 

@@ -209,9 +209,13 @@ public static class Formulas
     static TargetInput Reached(TargetInput t) =>
         t with { Latest = new Measurement(Guid.Empty, t.Indicator.Code, t.Target, DateTimeOffset.MaxValue, "gap: target reached") };
 
-    /// <summary>"If nothing changes": every open milestone whose forecast date is on or before the date is completed by then.</summary>
-    public static ProjectInput Forecast(ProjectInput p, DateOnly at) => p.Cancelled ? p : p with
-    {
-        Milestones = [.. p.Milestones.Select(m => !m.Completed && m.Forecast <= at ? m with { Progress = 100, Completed = true } : m)],
-    };
+    /// <summary>"If nothing changes": every open milestone whose forecast date is on or before the date is completed by then.
+    /// A project with none is itself, not a copy (a forecast of 10,000 projects is mostly projects it leaves as they are).</summary>
+    public static ProjectInput Forecast(ProjectInput p, DateOnly at) =>
+        p.Cancelled || !p.Milestones.Any(m => Due(m, at)) ? p : p with
+        {
+            Milestones = [.. p.Milestones.Select(m => Due(m, at) ? m with { Progress = 100, Completed = true } : m)],
+        };
+
+    static bool Due(MilestoneInput m, DateOnly at) => !m.Completed && m.Forecast <= at;
 }

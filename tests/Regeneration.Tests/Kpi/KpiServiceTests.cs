@@ -173,6 +173,44 @@ public class KpiServiceTests(SystemServers servers) : IClassFixture<SystemServer
     }
 
     [Fact]
+    public async Task The_rollup_as_of_an_instant_shows_each_input_as_it_was_then_whether_it_changed_since_or_not()
+    {
+        var (unchanged, _, _) = await Project();
+        var (progressed, progressedOpen, _) = await Project();
+        var (spent, _, _) = await Project();
+        var (measured, _, _) = await Project();
+        string[] ids = [unchanged, progressed, spent, measured];
+        async Task<Dictionary<string, ProjectKpis>> Rollup(Timestamp? at = null)
+        {
+            var rollup = await kpi.GetKpiRollupAsync(new GetKpiRollupRequest { At = at, Refresh = at is null, Page = new Regeneration.Common.V1.PageRequest { PageSize = 500 } });
+            return rollup.Projects.Where(p => ids.Contains(p.ProjectId)).ToDictionary(p => p.ProjectId);
+        }
+        var before = await Rollup();   // the current inputs built, as the as-of answer below may share them
+        Assert.Equal(4, before.Count);
+        var then = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow);
+        await Task.Delay(50);
+
+        // One input of each of three projects changes; the fourth keeps the versions it had then.
+        await projects.ReportMilestoneProgressAsync(new ReportMilestoneProgressRequest { RequestId = NewRequestId(), ProjectId = progressed, MilestoneId = progressedOpen, Progress = 80 });
+        await budget.RecordExpenditureAsync(new RecordExpenditureRequest { RequestId = NewRequestId(), ProjectId = spent, ContractRef = "CT-1", InvoiceRef = "INV-2", AmountWon = 200_000, SpentOn = "2025-04-01" });
+        await kpi.RecordMeasurementAsync(new RecordMeasurementRequest
+        {
+            RequestId = NewRequestId(), ProjectId = measured, IndicatorCode = "TRA-01", Value = 55, Source = "Signal inventory",
+            ObservedAt = Timestamp.FromDateTime(new DateTime(2025, 9, 30, 0, 0, 0, DateTimeKind.Utc)),
+        });
+        for (var attempt = 0; ; attempt++)
+        {
+            var now = await Rollup();
+            if (Math.Abs(now[progressed].EarnedValue.Progress - 0.9) < 1e-9 && now[spent].EarnedValue.AcWon == 700_000
+                && now[measured].Indicators.Single().Latest.Value == 55) break;
+            Assert.True(attempt < 50, "the rollup never showed the changes");
+            await Task.Delay(100);
+        }
+
+        Assert.Equal(before, await Rollup(then));
+    }
+
+    [Fact]
     public async Task A_forecast_completes_open_milestones_due_by_the_date()
     {
         var (projectId, open, dimension) = await Project();
