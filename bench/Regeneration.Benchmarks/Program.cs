@@ -2,7 +2,8 @@
 // run, and prints the figures and their ratio. The three services and the gateway run as separate
 // processes (their own build outputs), so each one's memory is its own. Usage (see BENCHMARKS.md):
 //   dotnet run -c Release --project bench/Regeneration.Benchmarks -- [--seconds 10] [--warmup 20] [--workers 64] [--projects 1000,10000] [--smoke]
-//     [--only writes,load,rebuild]   (a subset of the scenarios, to profile one; the rebuild reads what load wrote)
+//     [--only formula,writes,load,rebuild]   (a subset of the scenarios, to profile one; the rebuild reads what load wrote;
+//                                          formula alone needs no database)
 //     [--statements]                 (after each write variant, the SQL it cost PostgreSQL, from pg_stat_statements)
 //     [--repeat N]                   (each service's --rebuild run N times, the median reported)
 using System.Globalization;
@@ -34,7 +35,7 @@ var warmUp = TimeSpan.FromSeconds(double.Parse(options.GetValueOrDefault("warmup
 var statements = options.ContainsKey("statements");
 var repeat = int.Parse(options.GetValueOrDefault("repeat", "1"));
 if (statements) Environment.SetEnvironmentVariable("REGENERATION_POSTGRES_STATEMENTS", "1");
-var only = options.GetValueOrDefault("only", "writes,load,rebuild").Split(',').ToHashSet();
+var only = options.GetValueOrDefault("only", "formula,writes,load,rebuild").Split(',').ToHashSet();
 var results = new List<Result>();
 // Production durability: every commit waits for its WAL flush, for us and for the raw-INSERT limit alike.
 Environment.SetEnvironmentVariable("REGENERATION_POSTGRES_DURABLE", "1");
@@ -43,6 +44,8 @@ Environment.SetEnvironmentVariable("REGENERATION_POSTGRES_DURABLE", "1");
 if (Environment.GetEnvironmentVariable("REGENERATION_POSTGRES_DIRECT") is null) Environment.SetEnvironmentVariable("REGENERATION_POSTGRES_DIRECT", "1");
 
 Console.WriteLine($"Regeneration benchmarks — {Environment.ProcessorCount} cores, {seconds} s per measurement after {warmUp.TotalSeconds} s of warm-up, {workers} workers, PostgreSQL: {PostgresServer.Mode}");
+if (only.Contains("formula")) FormulaBench.Run(projectCounts);
+if (only.SetEquals(["formula"])) return 0;
 var database = await PostgresServer.CreateDatabaseAsync();
 var db = $"ConnectionStrings:Postgres={database}";
 using var system = await SystemProcesses.StartAsync(database);
