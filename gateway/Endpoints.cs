@@ -15,10 +15,16 @@ namespace Regeneration.Gateway;
 
 public static class Endpoints
 {
+    /// <summary>What every milestone command answers: its result (ETag: the project's new version), or the project
+    /// or milestone unknown, a rule or a concurrent change (409), a stale If-Match (412), a body over the limit (413).</summary>
+    static RouteHandlerBuilder Command(this RouteHandlerBuilder command) => command.Produces<CommandResultDto>().WithTags("Milestones")
+        .ProducesProblem(404).ProducesProblem(409).ProducesProblem(412).ProducesProblem(413);
+
     public static void MapApi(this WebApplication app)
     {
         var api = app.MapGroup("/api/v1").RequireAuthorization().RequireRateLimiting(RateLimits.PerCaller)
-            .ProducesProblem(400).ProducesProblem(401).ProducesProblem(403).ProducesProblem(429).ProducesProblem(503);
+            .ProducesProblem(400).ProducesProblem(401).ProducesProblem(403).ProducesProblem(429)
+            .ProducesProblem(502).ProducesProblem(503).ProducesProblem(504);
 
         api.MapGet("/maturity", Maturity).WithTags("Maturity").WithSummary("The city's ISO 37106 maturity: per dimension with explanation and gaps, and overall")
             .WithDescription("`at` unset: now; a past instant: as of then; a future date: the forecast if nothing changes. Each dimension " +
@@ -41,13 +47,12 @@ public static class Endpoints
         api.MapGet("/projects/{projectId}/budget/history", BudgetHistory).WithTags("Budget").WithSummary("Every event of a project's budget").ProducesProblem(404);
         api.MapGet("/budget", PortfolioBudget).WithTags("Budget").WithSummary("Portfolio budget totals by source, fiscal year, category and district");
 
-        api.MapPost("/projects/{projectId}/milestones", PlanMilestone).Produces<CommandResultDto>().WithTags("Milestones").WithSummary("Plan a milestone").ProducesProblem(404).ProducesProblem(409).ProducesProblem(412);
-        api.MapPost("/projects/{projectId}/milestones/{milestoneId}/progress", ReportProgress).Produces<CommandResultDto>().WithTags("Milestones").WithSummary("Report a milestone's progress (0-100; going back needs a reason)")
-            .ProducesProblem(404).ProducesProblem(409).ProducesProblem(412);
-        api.MapPost("/projects/{projectId}/milestones/{milestoneId}/complete", Complete).Produces<CommandResultDto>().WithTags("Milestones").WithSummary("Complete a milestone")
-            .ProducesProblem(404).ProducesProblem(409).ProducesProblem(412);
-        api.MapPost("/projects/{projectId}/milestones/{milestoneId}/rebaseline", Rebaseline).Produces<CommandResultDto>().WithTags("Milestones").WithSummary("Move a milestone's baseline due date, with a reason")
-            .ProducesProblem(404).ProducesProblem(409).ProducesProblem(412);
+        api.MapPost("/projects/{projectId}/milestones", PlanMilestone).Command().WithSummary("Plan a milestone");
+        api.MapPost("/projects/{projectId}/milestones/{milestoneId}/progress", ReportProgress).Command()
+            .WithSummary("Report a milestone's progress (0-100; going back needs a reason)");
+        api.MapPost("/projects/{projectId}/milestones/{milestoneId}/complete", Complete).Command().WithSummary("Complete a milestone");
+        api.MapPost("/projects/{projectId}/milestones/{milestoneId}/rebaseline", Rebaseline).Command()
+            .WithSummary("Move a milestone's baseline due date, with a reason");
     }
 
     static Timestamp? Instant(DateTimeOffset? at) => at is { } t ? Timestamp.FromDateTimeOffset(t) : null;

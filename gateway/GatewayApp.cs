@@ -55,6 +55,17 @@ public static class GatewayApp
                     "Any string of 1-128 characters chosen by the client: a retry with the same key answers from the first result and writes nothing."));
                 operation.Parameters.Add(Header("If-Match", "The project's ETag (its version): the change applies only to that version (412 otherwise)."));
             }
+            // The answers that carry the project's version as their ETag: the commands and the project itself.
+            if ((context.Description.HttpMethod == "POST" || context.Description.RelativePath == "api/v1/projects/{projectId}")
+                && operation.Responses?.GetValueOrDefault("200") is Microsoft.OpenApi.OpenApiResponse ok)
+            {
+                ok.Headers ??= new Dictionary<string, Microsoft.OpenApi.IOpenApiHeader>();
+                ok.Headers["ETag"] = new Microsoft.OpenApi.OpenApiHeader
+                {
+                    Description = "The project's version, quoted (e.g. \"7\"): send it back as If-Match to change only that version.",
+                    Schema = new Microsoft.OpenApi.OpenApiSchema { Type = Microsoft.OpenApi.JsonSchemaType.String },
+                };
+            }
             return Task.CompletedTask;
         }));
         services.AddPerCallerRateLimit(builder.Configuration, async (context, _) =>

@@ -49,7 +49,11 @@ public sealed partial class ProblemMapper(IProblemDetailsService problems, ILogg
             StatusCode.Aborted => (409, "concurrent-change", "The resource changed under the request"),
             StatusCode.PermissionDenied => (403, "forbidden", "Not allowed"),
             StatusCode.Unauthenticated => (401, "unauthenticated", "Not authenticated"),
-            StatusCode.ResourceExhausted => (429, "too-many-requests", "Too many requests"),
+            // A service's rate limit says so; any other RESOURCE_EXHAUSTED is a message over gRPC's size limit between
+            // the gateway and a service (the answer too large for the gateway's client, say): no fault of the caller's.
+            StatusCode.ResourceExhausted when e.GetRpcStatus()?.GetDetail<ErrorInfo>() is { Reason: "RATE_LIMITED" } =>
+                (429, "too-many-requests", "Too many requests"),
+            StatusCode.ResourceExhausted => (502, "message-too-large", "A message between the gateway and a service exceeded the size limit"),
             StatusCode.Unavailable => (503, "service-unavailable", "A service is unavailable"),
             StatusCode.DeadlineExceeded => (504, "timeout", "A service did not answer in time"),
             _ => (502, "upstream-error", "A service failed"),

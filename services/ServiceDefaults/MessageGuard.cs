@@ -32,7 +32,7 @@ public static class MessageGuard
             catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
             {
                 logger.LogInformation("{Path} rejected: request larger than the limit", http.Request.Path);
-                Answer(http, 8, "The request message is larger than the limit (4 MB)");   // RESOURCE_EXHAUSTED
+                Answer(http, 8, "The request message is larger than the limit (4 MB)", "MESSAGE_TOO_LARGE");   // RESOURCE_EXHAUSTED
                 return;
             }
             var error = Check(body.GetBuffer().AsSpan(0, (int)body.Length), parser);
@@ -49,12 +49,20 @@ public static class MessageGuard
     }
 
     /// <summary>A trailers-only gRPC answer: a status without a message, for answers made before the handler.</summary>
-    public static void Answer(HttpContext http, int status, string message)
+    public static void Answer(HttpContext http, int status, string message, string? reason = null)
     {
         http.Response.StatusCode = StatusCodes.Status200OK;
         http.Response.ContentType = "application/grpc";
         http.Response.Headers["grpc-status"] = status.ToString(System.Globalization.CultureInfo.InvariantCulture);
         http.Response.Headers["grpc-message"] = Uri.EscapeDataString(message);
+        // The reason as the rich error model's ErrorInfo, as the interceptor gives every other failure: a caller tells
+        // a rate limit from a message over the size limit (both RESOURCE_EXHAUSTED) without reading the message.
+        if (reason is not null)
+            http.Response.Headers["grpc-status-details-bin"] = Convert.ToBase64String(new Google.Rpc.Status
+            {
+                Code = status, Message = message,
+                Details = { Google.Protobuf.WellKnownTypes.Any.Pack(new Google.Rpc.ErrorInfo { Reason = reason, Domain = "regeneration" }) },
+            }.ToByteArray());
     }
 
     /// <summary>Null when every frame holds a message the method's request type parses.</summary>

@@ -48,7 +48,7 @@ public static class RateLimits
     /// <summary>A trailers-only gRPC answer: RESOURCE_EXHAUSTED.</summary>
     public static ValueTask RejectGrpc(OnRejectedContext context, CancellationToken _)
     {
-        MessageGuard.Answer(context.HttpContext, 8, "Rate limit reached for this caller; slow down");
+        MessageGuard.Answer(context.HttpContext, 8, "Rate limit reached for this caller; slow down", "RATE_LIMITED");
         return ValueTask.CompletedTask;
     }
 }

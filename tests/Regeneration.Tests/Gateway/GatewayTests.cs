@@ -337,6 +337,13 @@ public class GatewayTests(GatewayServers servers) : IClassFixture<GatewayServers
         // The commands document the headers they read.
         Assert.All(operations.Where(o => o.Route.StartsWith("post ")), o => Assert.Equal(["Idempotency-Key", "If-Match"],
             o.Operation.GetProperty("parameters").EnumerateArray().Where(p => p.GetProperty("in").GetString() == "header").Select(p => p.GetProperty("name").GetString())));
+        // The answers document their ETag, the failures every status the gateway gives them.
+        string[] versioned = [.. operations.Where(o => o.Operation.GetProperty("responses").GetProperty("200").TryGetProperty("headers", out var h)
+            && h.TryGetProperty("ETag", out _)).Select(o => o.Route)];
+        Assert.Equal([.. operations.Where(o => o.Route.StartsWith("post ")).Select(o => o.Route), "get /api/v1/projects/{projectId}"], versioned.OrderBy(r => !r.StartsWith("post ")));
+        Assert.All(operations, o => Assert.All(new[] { "401", "429", "502", "503", "504" },
+            status => Assert.True(o.Operation.GetProperty("responses").TryGetProperty(status, out _), $"{o.Route} documents no {status}")));
+        Assert.All(operations.Where(o => o.Route.StartsWith("post ")), o => Assert.True(o.Operation.GetProperty("responses").TryGetProperty("413", out _)));
         Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/docs/index.html")).StatusCode);
         var tokens = await anonymous.GetFromJsonAsync<JsonElement>("/dev/tokens");
         Assert.Contains(tokens.GetProperty("users").EnumerateArray(), u => u.GetProperty("role").GetString() == Roles.Executive);

@@ -134,12 +134,15 @@ public class ServiceSecurityTests(SystemServers servers) : IClassFixture<SystemS
             "RateLimits:PermitsPerSecond=1", "RateLimits:Burst=2");
         var flooder = new ProjectService.ProjectServiceClient(limited.As(TestTokens.Manager("pm.flood")));
         var statuses = new List<StatusCode>();
+        var refusals = new List<RpcException>();
         for (var i = 0; i < 6; i++)
         {
             try { await flooder.ListProjectsAsync(new ListProjectsRequest()); statuses.Add(StatusCode.OK); }
-            catch (RpcException e) { statuses.Add(e.StatusCode); }
+            catch (RpcException e) { statuses.Add(e.StatusCode); refusals.Add(e); }
         }
         Assert.Contains(StatusCode.ResourceExhausted, statuses);
+        // The reason says it is the rate limit (RESOURCE_EXHAUSTED also means a message over the size limit).
+        Assert.All(refusals, e => Assert.Equal("RATE_LIMITED", e.Detail<ErrorInfo>()?.Reason));
         Assert.Contains(StatusCode.OK, statuses);
         Assert.NotNull(await new ProjectService.ProjectServiceClient(limited.As(TestTokens.Executive)).ListProjectsAsync(new ListProjectsRequest()));
     }
