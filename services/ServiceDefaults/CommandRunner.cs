@@ -121,7 +121,11 @@ public sealed class CommandRunner(IDocumentStore store, TimeProvider time)
                 // now: that copy's result is the answer, whatever this copy ran into deciding again.
                 await using var query = store.QuerySession();
                 if (await query.LoadAsync<CommandReceipt>(receiptId) is { } winner) return Replay(winner, hash);
-                if (!IsStreamConflict(e)) throw;
+                // A unique value (a project's code) taken by another request that committed first: deciding again,
+                // the checks that must hold see it and say which (ALREADY_EXISTS naming the resource).
+                var taken = IsUniqueViolation(e);
+                if (!IsStreamConflict(e) && !taken) throw;
+                if (attempt >= attempts && taken) throw;
                 if (attempt >= attempts)
                     throw new ConcurrencyConflictException(command.ExpectedVersion is null
                         ? "The stream kept changing under this request; retry it"
@@ -135,9 +139,10 @@ public sealed class CommandRunner(IDocumentStore store, TimeProvider time)
     static bool IsStreamConflict(Exception e) =>
         e is ConcurrencyException or EventStreamUnexpectedMaxEventIdException or Marten.Exceptions.ExistingStreamIdCollisionException or JasperFx.Events.ExistingStreamIdCollisionException;
 
-    static bool IsConflict(Exception e) =>
-        IsStreamConflict(e) || e is DocumentAlreadyExistsException
-        || (e as PostgresException ?? e.InnerException as PostgresException)?.SqlState == PostgresErrorCodes.UniqueViolation;
+    static bool IsConflict(Exception e) => IsStreamConflict(e) || e is DocumentAlreadyExistsException || IsUniqueViolation(e);
+
+    static bool IsUniqueViolation(Exception e) =>
+        (e as PostgresException ?? e.InnerException as PostgresException)?.SqlState == PostgresErrorCodes.UniqueViolation;
 
     static CommandResult Replay(CommandReceipt receipt, string hash) => receipt.RequestHash == hash
         ? Result(receipt, replayed: true)

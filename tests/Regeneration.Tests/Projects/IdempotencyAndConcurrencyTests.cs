@@ -50,6 +50,29 @@ public class IdempotencyAndConcurrencyTests(ProjectsServer server) : IClassFixtu
     }
 
     [Fact]
+    public async Task Concurrent_registrations_of_one_code_register_one_project_and_name_the_code_to_the_others()
+    {
+        // Different requests racing for one code: each checks the code is free before any commits, so the losers
+        // meet the unique index at commit — and must still hear which code, as a sequential duplicate does.
+        for (var round = 0; round < 3; round++)
+        {
+            var code = NewCode();
+            var outcomes = await Task.WhenAll(Enumerable.Range(0, 8).Select(async _ =>
+            {
+                try { return (await client.RegisterProjectAsync(Register(r => r.Code = code))).Result.StreamId; }
+                catch (RpcException e) when (e.StatusCode == StatusCode.AlreadyExists)
+                {
+                    var resource = e.Detail<ResourceInfo>();
+                    return $"already exists: {resource?.ResourceType} {resource?.ResourceName}";
+                }
+            }));
+            var winner = Assert.Single(outcomes, o => !o.StartsWith("already exists"));
+            Assert.All(outcomes.Where(o => o != winner), o => Assert.Equal($"already exists: project {code}", o));
+            Assert.Equal(code, (await client.GetProjectAsync(new GetProjectRequest { ProjectId = winner })).Project.Code);
+        }
+    }
+
+    [Fact]
     public async Task Concurrent_duplicates_of_one_request_write_exactly_once()
     {
         var (projectId, version) = await RegisterActive(client);
