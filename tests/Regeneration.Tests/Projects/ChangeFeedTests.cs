@@ -1,7 +1,11 @@
 // The change feed: in order, complete, resumable from the last sequence received, nothing twice —
 // also across the gaps that failed commands leave in the sequence.
 using Grpc.Core;
+using Marten;
+using Marten.Services;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Npgsql;
 using ProjectsApp = Regeneration.Projects.ProjectsApp;
 using Regeneration.Projects.V1;
 using Regeneration.Tests.Infrastructure;
@@ -96,6 +100,67 @@ public class ChangeFeedTests(ProjectsServer server) : IClassFixture<ProjectsServ
         var history = (await client.GetProjectHistoryAsync(new GetProjectHistoryRequest { ProjectId = projectId })).Events;
         Assert.Equal(history.Select(e => e.Envelope.Sequence), mine.Select(e => e.Envelope.Sequence));
         Assert.Equal(received.Count, received.Select(e => e.Envelope.Sequence).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task An_event_committed_after_a_later_one_is_held_for_and_delivered_in_sequence_order()
+    {
+        var start = await LastSequence();
+        var (projectId, _) = await RegisterActive(client);
+        var store = server.Host.Services.GetRequiredService<IDocumentStore>();
+        await using var connection = store.Storage.Database.CreateConnection();
+        await connection.OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using (var late = store.LightweightSession(SessionOptions.ForTransaction(transaction)))
+        {
+            // Its event number taken now, its commit held back.
+            late.Events.Append(Guid.Parse(projectId), new Regeneration.Projects.MilestonePlanned(Guid.NewGuid(), "Held back", 10, new DateOnly(2027, 1, 1)));
+            await late.SaveChangesAsync();
+        }
+        var (later, _) = await RegisterActive(client);   // higher numbers, committed first
+        await Task.Delay(1000);   // past the grace: only the open transaction holds the feed back now
+
+        Assert.DoesNotContain(await Delivered(start, TimeSpan.FromSeconds(2)), e => e.Envelope.StreamId == later);
+        await transaction.CommitAsync();
+        var delivered = await Delivered(start, TimeSpan.FromSeconds(10));
+
+        Assert.Contains(delivered, e => e.MilestonePlanned?.Name == "Held back");
+        Assert.Contains(delivered, e => e.Envelope.StreamId == later);
+        Assert.Equal(delivered.Select(e => e.Envelope.Sequence).Order(), delivered.Select(e => e.Envelope.Sequence));
+    }
+
+    [Fact]
+    public async Task A_transaction_writing_elsewhere_in_the_database_does_not_hold_the_feed_at_a_gap()
+    {
+        var start = await LastSequence();
+        var store = server.Host.Services.GetRequiredService<IDocumentStore>();
+        await using var connection = store.Storage.Database.CreateConnection();
+        await connection.OpenAsync();
+        // A gap for good: a number taken and never used (as a command that fails after taking one leaves).
+        await using (var taken = new NpgsqlCommand($"select nextval('{store.Options.Events.DatabaseSchemaName}.mt_events_sequence')", connection))
+            await taken.ExecuteScalarAsync();
+        // Someone's work in the same database, open: it writes, but not events (an administrator's session, another service).
+        await using var elsewhere = await connection.BeginTransactionAsync();
+        await using (var write = new NpgsqlCommand("create temporary table elsewhere (id int); insert into elsewhere values (1)", connection, elsewhere))
+            await write.ExecuteNonQueryAsync();
+
+        var (later, _) = await RegisterActive(client);
+
+        Assert.Contains(await Delivered(start, TimeSpan.FromSeconds(10)), e => e.Envelope.StreamId == later);
+    }
+
+    /// <summary>What the feed delivers after the sequence within the time (it waits at a gap not yet settled).</summary>
+    async Task<List<ProjectEvent>> Delivered(long afterSequence, TimeSpan within)
+    {
+        var received = new List<ProjectEvent>();
+        using var cancel = new CancellationTokenSource(within);
+        try
+        {
+            using var feed = client.SubscribePortfolioEvents(new SubscribePortfolioEventsRequest { AfterSequence = afterSequence }, cancellationToken: cancel.Token);
+            while (await feed.ResponseStream.MoveNext(cancel.Token)) received.Add(feed.ResponseStream.Current.Event);
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled && cancel.IsCancellationRequested) { }
+        return received;
     }
 
     [Fact]
