@@ -4,11 +4,12 @@
 // PostgreSQL hands out sequence numbers before commit, so a reader can see 12 committed while 11 is
 // still in flight, or 11 may never come (its transaction rolled back). Delivering 12 and moving on
 // would lose 11 for good. So the feed stops at a gap until it is settled: no transaction that was open
-// when the gap was first seen and is writing this store's events (it holds the events table's ROW
-// EXCLUSIVE lock until it ends) is still open (then 11 either committed, and is read, or never will) —
-// plus a short grace for the moment between taking a sequence number and writing the row. Transactions
-// writing anything else in the database (another service's schema, an administrator's session) do not
-// hold the feed back. pg_stat_activity shows other sessions' transaction start to the same role (or to
+// when the gap was first seen and is writing this store's events is still open (then 11 either
+// committed, and is read, or never will) — plus a short grace for the moment between taking a sequence
+// number and writing the row. A writer of events holds a write lock on the events table (ROW EXCLUSIVE,
+// from its insert) or on the streams table (ROW SHARE from locking its stream first, as our commands do,
+// or ROW EXCLUSIVE) until it ends; transactions writing anything else in the database (another
+// service's schema, an administrator's session) do not hold the feed back. pg_stat_activity shows other sessions' transaction start to the same role (or to
 // one with pg_read_all_stats): the services must use such a role.
 using System.Runtime.CompilerServices;
 using JasperFx.Events;
@@ -21,7 +22,7 @@ public sealed class ChangeFeed(IDocumentStore store, TimeProvider time)
     public static TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(200);
     static readonly TimeSpan Grace = TimeSpan.FromMilliseconds(250);
     const int BatchSize = 500;
-    readonly string events = $"{store.Options.Events.DatabaseSchemaName}.mt_events";
+    readonly string schema = store.Options.Events.DatabaseSchemaName;
 
     /// <param name="maxEvents">At most this many events, then the end (a page of the feed); 0 for no limit.</param>
     public async IAsyncEnumerable<IEvent> Read(long afterSequence, bool follow, int maxEvents,
@@ -81,8 +82,8 @@ public sealed class ChangeFeed(IDocumentStore store, TimeProvider time)
         await using var session = store.QuerySession();
         var open = await session.QueryAsync<int>(
             "select count(*)::int from pg_locks l join pg_stat_activity a on a.pid = l.pid " +
-            "where l.locktype = 'relation' and l.relation = ?::regclass and l.mode = 'RowExclusiveLock' " +
-            "and l.pid <> pg_backend_pid() and a.xact_start < ?", cancellation, events, firstSeen.Database);
+            "where l.locktype = 'relation' and l.relation in (?::regclass, ?::regclass) and l.mode in ('RowShareLock', 'RowExclusiveLock') " +
+            "and l.pid <> pg_backend_pid() and a.xact_start < ?", cancellation, $"{schema}.mt_events", $"{schema}.mt_streams", firstSeen.Database);
         return open[0] == 0;
     }
 }

@@ -130,6 +130,30 @@ public class ChangeFeedTests(ProjectsServer server) : IClassFixture<ProjectsServ
     }
 
     [Fact]
+    public async Task A_command_holding_its_stream_with_a_number_taken_holds_the_feed_until_it_ends()
+    {
+        var start = await LastSequence();
+        var (projectId, _) = await RegisterActive(client);
+        var store = server.Host.Services.GetRequiredService<IDocumentStore>();
+        var schema = store.Options.Events.DatabaseSchemaName;
+        await using var connection = store.Storage.Database.CreateConnection();
+        await connection.OpenAsync();
+        // A command between locking its stream and writing its events: the stream locked, an event number taken.
+        await using var command = await connection.BeginTransactionAsync();
+        await using (var hold = new NpgsqlCommand($"select version from {schema}.mt_streams where id = @id for update; select nextval('{schema}.mt_events_sequence')", connection, command))
+        {
+            hold.Parameters.AddWithValue("id", Guid.Parse(projectId));
+            await hold.ExecuteNonQueryAsync();
+        }
+        var (later, _) = await RegisterActive(client);
+        await Task.Delay(1000);   // past the grace
+
+        Assert.DoesNotContain(await Delivered(start, TimeSpan.FromSeconds(2)), e => e.Envelope.StreamId == later);
+        await command.RollbackAsync();   // the number is never used: the gap is final
+        Assert.Contains(await Delivered(start, TimeSpan.FromSeconds(10)), e => e.Envelope.StreamId == later);
+    }
+
+    [Fact]
     public async Task A_transaction_writing_elsewhere_in_the_database_does_not_hold_the_feed_at_a_gap()
     {
         var start = await LastSequence();
