@@ -65,6 +65,8 @@ public sealed class CurrentAnswers
     public Memo<IReadOnlyList<ProjectInput>> Inputs { get; } = new();
     public Memo<Regeneration.Kpi.V1.GetKpiRollupResponse> Rollups { get; } = new();
     public Memo<MaturityResult> Maturities { get; } = new();
+    /// <summary>The last maturity asked as of a past instant.</summary>
+    public Memo<MaturityResult> PastMaturities { get; } = new();
 
     /// <summary>One maturity computed at a time (the gaps weigh every open milestone and target of the portfolio): on
     /// two cores more at once only share the CPU, and each would hold its own copy of the inputs (a forecast's are made

@@ -430,6 +430,45 @@ public class KpiServiceTests(SystemServers servers) : IClassFixture<SystemServer
     }
 
     [Fact]
+    public async Task The_maturity_kept_as_of_a_past_instant_takes_in_a_change_dated_before_it_that_commits_after()
+    {
+        var (projectId, _, dimension) = await Project();
+        await Kpis(projectId);   // KPI has the project from the feeds
+        var store = servers.Kpi.Services.GetRequiredService<IDocumentStore>();
+        await using var connection = new NpgsqlConnection(servers.ConnectionString);
+        await connection.OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using (var late = store.LightweightSession(SessionOptions.ForTransaction(transaction)))
+        {
+            // Recorded (dated) now, committed only after the maturity as of a later instant has been asked.
+            late.Events.Append(Guid.Parse(projectId), new Regeneration.Kpi.MeasurementRecorded(Guid.NewGuid(), "TRA-01", 60, DateTimeOffset.UtcNow.AddMinutes(-1), "late"));
+            await late.SaveChangesAsync();
+        }
+        await Task.Delay(100);
+        var then = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow);
+        async Task<double> Outcome()
+        {
+            var contributions = new List<ProjectContribution>();
+            var token = "";
+            do
+            {
+                var page = await kpi.ListDimensionContributionsAsync(new ListDimensionContributionsRequest
+                {
+                    Dimension = dimension, At = then, Page = new() { PageSize = 500, PageToken = token },
+                });
+                Assert.Equal(Basis.AsOf, page.Basis);
+                contributions.AddRange(page.Contributions);
+                token = page.NextPageToken;
+            } while (token.Length > 0);
+            return contributions.Single(c => c.ProjectId == projectId).Outcome;
+        }
+
+        Assert.Equal((0.5, 0.5), (await Outcome(), await Outcome()));   // (35 - 10) / (60 - 10), asked twice
+        await transaction.CommitAsync();
+        Assert.Equal(1.0, await Outcome(), 9);
+    }
+
+    [Fact]
     public async Task A_change_that_commits_after_a_later_one_still_reaches_the_kept_answers()
     {
         // PostgreSQL hands event numbers out before commit: a command can take 101, another 102 and commit first. An
