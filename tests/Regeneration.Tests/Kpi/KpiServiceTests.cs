@@ -433,17 +433,8 @@ public class KpiServiceTests(SystemServers servers) : IClassFixture<SystemServer
     public async Task The_maturity_kept_as_of_a_past_instant_takes_in_a_change_dated_before_it_that_commits_after()
     {
         var (projectId, _, dimension) = await Project();
-        await Kpis(projectId);   // KPI has the project from the feeds
-        var store = servers.Kpi.Services.GetRequiredService<IDocumentStore>();
-        await using var connection = new NpgsqlConnection(servers.ConnectionString);
-        await connection.OpenAsync();
-        await using var transaction = await connection.BeginTransactionAsync();
-        await using (var late = store.LightweightSession(SessionOptions.ForTransaction(transaction)))
-        {
-            // Recorded (dated) now, committed only after the maturity as of a later instant has been asked.
-            late.Events.Append(Guid.Parse(projectId), new Regeneration.Kpi.MeasurementRecorded(Guid.NewGuid(), "TRA-01", 60, DateTimeOffset.UtcNow.AddMinutes(-1), "late"));
-            await late.SaveChangesAsync();
-        }
+        // Recorded (dated) now, committed only after the maturity as of a later instant has been asked.
+        await using var late = await MeasurementHeldBack(projectId, 60, DateTimeOffset.UtcNow.AddMinutes(-1));
         await Task.Delay(100);
         var then = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow);
         async Task<double> Outcome()
@@ -464,7 +455,7 @@ public class KpiServiceTests(SystemServers servers) : IClassFixture<SystemServer
         }
 
         Assert.Equal((0.5, 0.5), (await Outcome(), await Outcome()));   // (35 - 10) / (60 - 10), asked twice
-        await transaction.CommitAsync();
+        await late.Transaction.CommitAsync();
         Assert.Equal(1.0, await Outcome(), 9);
     }
 
@@ -474,25 +465,40 @@ public class KpiServiceTests(SystemServers servers) : IClassFixture<SystemServer
         // PostgreSQL hands event numbers out before commit: a command can take 101, another 102 and commit first. An
         // answer kept under the highest number (102) would never see 101's change.
         var (projectId, _, _) = await Project();
-        await Kpis(projectId);   // KPI has the project from the feeds
-        var store = servers.Kpi.Services.GetRequiredService<IDocumentStore>();
-        await using var connection = new NpgsqlConnection(servers.ConnectionString);
-        await connection.OpenAsync();
-        await using var transaction = await connection.BeginTransactionAsync();
-        await using (var late = store.LightweightSession(SessionOptions.ForTransaction(transaction)))
-        {
-            // The late one: its event number taken now, its commit held back.
-            late.Events.Append(Guid.Parse(projectId), new Regeneration.Kpi.MeasurementRecorded(Guid.NewGuid(), "TRA-01", 60, DateTimeOffset.UtcNow, "late"));
-            await late.SaveChangesAsync();
-        }
+        // The late one: its event number taken now, its commit held back.
+        await using var late = await MeasurementHeldBack(projectId, 60, DateTimeOffset.UtcNow);
         // A later one commits first, and the rollup is computed and kept.
         var (other, _, _) = await Project();
         var kept = await kpi.GetKpiRollupAsync(new GetKpiRollupRequest { Refresh = true, Page = new() { PageSize = 500 } });
         Assert.Contains(kept.Projects, p => p.ProjectId == other);
         Assert.Equal(35, kept.Projects.Single(p => p.ProjectId == projectId).Indicators.Single(i => i.IndicatorCode == "TRA-01").Latest.Value);
 
-        await transaction.CommitAsync();
+        await late.Transaction.CommitAsync();
         var after = await kpi.GetKpiRollupAsync(new GetKpiRollupRequest { Page = new() { PageSize = 500 } });
         Assert.Equal(60, after.Projects.Single(p => p.ProjectId == projectId).Indicators.Single(i => i.IndicatorCode == "TRA-01").Latest.Value);
+    }
+
+    sealed record HeldBack(NpgsqlConnection Connection, NpgsqlTransaction Transaction) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await Transaction.DisposeAsync();
+            await Connection.DisposeAsync();
+        }
+    }
+
+    /// <summary>A measurement written in KPI's store in a transaction left open: its event number (and its time) taken
+    /// now, its commit when the test says.</summary>
+    async Task<HeldBack> MeasurementHeldBack(string projectId, double value, DateTimeOffset observedAt)
+    {
+        await Kpis(projectId);   // KPI has the project from the feeds
+        var store = servers.Kpi.Services.GetRequiredService<IDocumentStore>();
+        var connection = new NpgsqlConnection(servers.ConnectionString);
+        await connection.OpenAsync();
+        var transaction = await connection.BeginTransactionAsync();
+        await using var late = store.LightweightSession(SessionOptions.ForTransaction(transaction));
+        late.Events.Append(Guid.Parse(projectId), new Regeneration.Kpi.MeasurementRecorded(Guid.NewGuid(), "TRA-01", value, observedAt, "late"));
+        await late.SaveChangesAsync();
+        return new HeldBack(connection, transaction);
     }
 }
