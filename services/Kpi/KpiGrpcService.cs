@@ -110,7 +110,7 @@ public sealed class KpiGrpcService(
         var date = DateOnly.FromDateTime(at.UtcDateTime);
         GetKpiRollupResponse Compute() => Rollup(basis, date, load());
 
-        var whole = key is null ? Compute() : await cache.Rollups.Get($"{key}/{date}", () => Task.FromResult(Compute()));
+        var whole = key is null ? Compute() : await cache.Rollups.Get($"{key}/{date}", () => Task.FromResult(Compute())).WaitAsync(call.CancellationToken);
         // A page of the (kept, shared, never changed) answer: the groups whole, the projects after the token.
         var size = Paging.Size(r.Page);
         var after = Paging.After(r.Page);
@@ -202,7 +202,8 @@ public sealed class KpiGrpcService(
     /// and kept until an input moves; the last one asked as of a past instant kept the same way.</summary>
     async Task<(Basis Basis, DateTimeOffset At, MaturityResult Result)> MaturityOf(Timestamp? at, TimeSpan? refresh, CancellationToken cancellation)
     {
-        // A kept answer is computed for every caller waiting on it: not cancelled with any one of them (see Memo).
+        // A kept answer is computed for every caller waiting on it: not cancelled with any one of them (see Memo); a
+        // caller that goes away stops waiting for it.
         if (at is not null && at.ToDateTimeOffset() <= time.GetUtcNow())
         {
             // As of a past instant: kept as well, by the instant and the positions of the inputs (anything committed
@@ -215,11 +216,11 @@ public sealed class KpiGrpcService(
             {
                 var then = await portfolio.AsOf(instant, CancellationToken.None);
                 return await Compute(() => then, CancellationToken.None);
-            }));
+            }).WaitAsync(cancellation));
         }
         var (basis, instantOrNow, load, key) = await Inputs(at, refresh, cancellation);
         // (No key: the instant became past between the two looks at the clock; computed for the call.)
-        return (basis, instantOrNow, key is null ? await Compute(load, cancellation) : await cache.Maturities.Get(key, () => Compute(load, CancellationToken.None)));
+        return (basis, instantOrNow, key is null ? await Compute(load, cancellation) : await cache.Maturities.Get(key, () => Compute(load, CancellationToken.None)).WaitAsync(cancellation));
     }
 
     async Task<MaturityResult> Compute(Func<IReadOnlyList<ProjectInput>> load, CancellationToken waiting)
@@ -269,7 +270,7 @@ public sealed class KpiGrpcService(
         }
         if (refresh is { } within) await sync.SyncAsync(within, cancellation);
         var key = await InputsKey(cancellation);
-        var current = await cache.Inputs.Get(key, () => portfolio.Current(CancellationToken.None));   // shared: see Memo
+        var current = await cache.Inputs.Get(key, () => portfolio.Current(CancellationToken.None)).WaitAsync(cancellation);   // shared: see Memo
         if (at is null) return (Basis.Current, now, () => current, $"{key}/current/{DateOnly.FromDateTime(now.UtcDateTime)}");
         var date = DateOnly.FromDateTime(at.ToDateTimeOffset().UtcDateTime);
         return (Basis.Forecast, at.ToDateTimeOffset(), () => [.. current.Select(p => Formulas.Forecast(p, date))], $"{key}/forecast/{date}");
