@@ -101,21 +101,22 @@ public sealed class ErrorInterceptor(IServiceProvider services, ILogger<ErrorInt
             new ResourceInfo { ResourceType = x.ResourceType, ResourceName = x.ResourceName, Description = x.Message }),
         ConcurrencyConflictException or ConcurrencyException or EventStreamUnexpectedMaxEventIdException =>
             Status(Code.Aborted, e is ConcurrencyConflictException ? e.Message
-                : "The project was changed by another request; read it again and retry",
-                new ErrorInfo { Reason = "CONCURRENT_MODIFICATION", Domain = "regeneration" }),
-        PermissionDeniedException x => Status(Code.PermissionDenied, x.Message,
-            new ErrorInfo { Reason = x.Reason, Domain = "regeneration" }),
+                : "The project was changed by another request; read it again and retry", "CONCURRENT_MODIFICATION"),
+        PermissionDeniedException x => Status(Code.PermissionDenied, x.Message, x.Reason),
         DependencyUnavailableException x => Status(Code.Unavailable, x.Message,
             new ErrorInfo { Reason = "DEPENDENCY_UNAVAILABLE", Domain = "regeneration", Metadata = { ["dependency"] = x.Dependency } }),
         PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } x =>
-            Status(Code.AlreadyExists, $"A unique value is already taken ({x.ConstraintName})",
-                new ErrorInfo { Reason = "UNIQUE_VIOLATION", Domain = "regeneration" }),
-        NpgsqlException { IsTransient: true } => Status(Code.Unavailable, "The database is unavailable; retry later",
-            new ErrorInfo { Reason = "DATABASE_UNAVAILABLE", Domain = "regeneration" }),
+            Status(Code.AlreadyExists, $"A unique value is already taken ({x.ConstraintName})", "UNIQUE_VIOLATION"),
+        NpgsqlException { IsTransient: true } => Status(Code.Unavailable, "The database is unavailable; retry later", "DATABASE_UNAVAILABLE"),
         _ when e.InnerException is { } inner => Map(inner),
         _ => null,
     };
 
     static Google.Rpc.Status Status(Code code, string message, Google.Protobuf.IMessage detail) =>
         new() { Code = (int)code, Message = message, Details = { Any.Pack(detail) } };
+
+    /// <summary>A status whose detail is the reason (the rich error model's ErrorInfo, in our domain): also for the
+    /// answers made before any handler runs (<see cref="MessageGuard.Answer"/>).</summary>
+    internal static Google.Rpc.Status Status(Code code, string message, string reason) =>
+        Status(code, message, new ErrorInfo { Reason = reason, Domain = "regeneration" });
 }

@@ -58,11 +58,8 @@ public static class MessageGuard
         // The reason as the rich error model's ErrorInfo, as the interceptor gives every other failure: a caller tells
         // a rate limit from a message over the size limit (both RESOURCE_EXHAUSTED) without reading the message.
         if (reason is not null)
-            http.Response.Headers["grpc-status-details-bin"] = Convert.ToBase64String(new Google.Rpc.Status
-            {
-                Code = status, Message = message,
-                Details = { Google.Protobuf.WellKnownTypes.Any.Pack(new Google.Rpc.ErrorInfo { Reason = reason, Domain = "regeneration" }) },
-            }.ToByteArray());
+            http.Response.Headers["grpc-status-details-bin"] =
+                Convert.ToBase64String(ErrorInterceptor.Status((Google.Rpc.Code)status, message, reason).ToByteArray());
     }
 
     /// <summary>Null when every frame holds a message the method's request type parses.</summary>
