@@ -123,12 +123,15 @@ public static class ServiceHosting
     }
 
     /// <summary><c>--rebuild</c>: what it rebuilt, in how long, on <paramref name="output"/> (exit code 0); or why it
-    /// failed, on <paramref name="error"/> (exit code 1) — a failed rebuild changes no snapshot.</summary>
+    /// failed, on <paramref name="error"/> (exit code 1) — a failed rebuild changes no snapshot. A failure to stop the
+    /// process's services after a committed rebuild is reported on <paramref name="error"/> too, and the exit code
+    /// stays 0: the snapshots are rebuilt.</summary>
     public static async Task<int> RebuildAsync(string[] args, Func<string[], WebApplication> build, TextWriter output, TextWriter error)
     {
         var clock = new System.Diagnostics.Stopwatch();
-        IReadOnlyList<string> rebuilt;
-        TimeSpan cpu;
+        IReadOnlyList<string> rebuilt = [];
+        TimeSpan cpu = default;
+        Exception? failure = null, stopping = null;
         WebApplication? app = null;
         try
         {
@@ -143,17 +146,28 @@ public static class ServiceHosting
         }
         catch (Exception e)
         {
-            var when = clock.IsRunning ? $"after {clock.Elapsed.TotalSeconds:0.000} s" : "before it began";
-            await error.WriteLineAsync($"The rebuild failed {when} and changed nothing: every snapshot is as it was.\n{e}");
-            return 1;
+            failure = e;
         }
-        finally
+        try
         {
             if (app is not null) await app.DisposeAsync();
+        }
+        catch (Exception e)
+        {
+            stopping = e;
+        }
+        var stopped = stopping is null ? "" : $"\nStopping the process's services afterwards failed too:\n{stopping}";
+        if (failure is not null)
+        {
+            var when = clock.IsRunning ? $"after {clock.Elapsed.TotalSeconds:0.000} s" : "before it began";
+            await error.WriteLineAsync($"The rebuild failed {when} and changed nothing: every snapshot is as it was.\n{failure}{stopped}");
+            return 1;
         }
         using var self = System.Diagnostics.Process.GetCurrentProcess();
         await output.WriteLineAsync($"Rebuilt {string.Join(", ", rebuilt)} from the events in {clock.Elapsed.TotalSeconds:0.000} s " +
             $"({cpu.TotalSeconds:0.000} s of this process's CPU, its peak memory {self.PeakWorkingSet64 >> 20} MB)");
+        if (stopping is not null)
+            await error.WriteLineAsync($"The rebuild is committed; stopping the process's services after it failed:\n{stopping}");
         return 0;
     }
 

@@ -58,7 +58,7 @@ public sealed class ServiceHost : IAsyncDisposable
         return (exitCode, output.ToString(), error.ToString());
     }
 
-    static string[] Arguments(string connectionString, params string[] settings) =>
+    public static string[] Arguments(string connectionString, params string[] settings) =>
         [.. ServiceProcess.Defaults.Append($"ConnectionStrings:Postgres={connectionString}").Concat(settings).Select(s => "--" + s)];
 
     /// <summary>Stops the service (its port closes: callers see connection refused).</summary>
