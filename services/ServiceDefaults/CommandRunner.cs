@@ -46,7 +46,7 @@ public sealed class CommandRunner(IDocumentStore store, TimeProvider time)
     /// <param name="precheck">Reads that must hold before deciding (e.g. a unique code), inside the same session.</param>
     public Task<CommandResult> Start<TAggregate>(CommandEnvelope command, Guid streamId,
         Func<IQuerySession, Task> precheck, Func<Decision> decide) where TAggregate : class =>
-        Run(command, streamId, lookFirst: true, async (session, _) =>
+        Run(command, streamId, lookFirst: true, mustExist: null, async (session, _) =>
         {
             await precheck(session);
             var decision = decide();
@@ -57,13 +57,19 @@ public sealed class CommandRunner(IDocumentStore store, TimeProvider time)
     /// <summary>Appends the decided events to an existing stream (NOT_FOUND when there is none).</summary>
     public Task<CommandResult> Append<TAggregate>(CommandEnvelope command, Guid streamId, string resourceType,
         Func<TAggregate, Decision> decide) where TAggregate : class =>
-        Write<TAggregate>(command, streamId,
+        Write<TAggregate>(command, streamId, resourceType,
             aggregate => decide(aggregate ?? throw new NotFoundException(resourceType, streamId.ToString())));
 
     /// <summary>Appends the decided events to a stream that may not exist yet (the decider gets null).</summary>
     public Task<CommandResult> Write<TAggregate>(CommandEnvelope command, Guid streamId,
         Func<TAggregate?, Decision> decide) where TAggregate : class =>
-        Run(command, streamId, lookFirst: false, async (session, receiptId) =>
+        Write(command, streamId, mustExist: null, decide);
+
+    /// <param name="mustExist">The resource the stream is, when it must exist: an expected version given for a stream
+    /// that does not is NOT_FOUND (the version check fails first, and a stale version would tell the caller to retry).</param>
+    Task<CommandResult> Write<TAggregate>(CommandEnvelope command, Guid streamId, string? mustExist,
+        Func<TAggregate?, Decision> decide) where TAggregate : class =>
+        Run(command, streamId, lookFirst: false, mustExist, async (session, receiptId) =>
         {
             // One round trip: the stream (locked, or its version checked) and then, in the same batch so after the
             // lock is held, the receipt: a copy of this request that held the lock before us (a retry racing its
@@ -87,7 +93,7 @@ public sealed class CommandRunner(IDocumentStore store, TimeProvider time)
     /// hot path (milestone updates).</param>
     /// <param name="write">Decides and appends; or returns the receipt of an earlier copy of the request found
     /// under the stream's lock, and writes nothing.</param>
-    async Task<CommandResult> Run(CommandEnvelope command, Guid streamId, bool lookFirst,
+    async Task<CommandResult> Run(CommandEnvelope command, Guid streamId, bool lookFirst, string? mustExist,
         Func<IDocumentSession, string, Task<(Decision? Decision, long Version, CommandReceipt? Earlier)>> write)
     {
         var hash = Hash(command.Request);
@@ -121,6 +127,9 @@ public sealed class CommandRunner(IDocumentStore store, TimeProvider time)
                 // now: that copy's result is the answer, whatever this copy ran into deciding again.
                 await using var query = store.QuerySession();
                 if (await query.LoadAsync<CommandReceipt>(receiptId) is { } winner) return Replay(winner, hash);
+                if (mustExist is not null && command.ExpectedVersion is not null && IsStreamConflict(e) &&
+                    await query.Events.FetchStreamStateAsync(streamId) is null)
+                    throw new NotFoundException(mustExist, streamId.ToString());
                 // A unique value (a project's code) taken by another request that committed first: deciding again,
                 // the checks that must hold see it and say which (ALREADY_EXISTS naming the resource).
                 var taken = IsUniqueViolation(e);

@@ -148,6 +148,11 @@ public class RejectionTests(ProjectsServer server) : IClassFixture<ProjectsServe
         }).ResponseAsync);
         var history = await Assert.ThrowsAsync<RpcException>(() =>
             client.GetProjectHistoryAsync(new GetProjectHistoryRequest { ProjectId = unknown }).ResponseAsync);
+        // with an expected version too: a project that does not exist is not found, not a stale version to retry
+        var planAt = await Assert.ThrowsAsync<RpcException>(() => client.PlanMilestoneAsync(new PlanMilestoneRequest
+        {
+            RequestId = NewRequestId(), ProjectId = unknown, ExpectedVersion = 3, Name = "x", Weight = 1, DueDate = "2026-01-01",
+        }).ResponseAsync);
 
         var (projectId, _) = await RegisterActive(client);
         var before = await EventCount();
@@ -156,8 +161,9 @@ public class RejectionTests(ProjectsServer server) : IClassFixture<ProjectsServe
             RequestId = NewRequestId(), ProjectId = projectId, MilestoneId = Guid.NewGuid().ToString(),
         }).ResponseAsync);
 
-        Assert.All(new[] { get, plan, history, milestone }, e => Assert.Equal(StatusCode.NotFound, e.StatusCode));
+        Assert.All(new[] { get, plan, history, milestone, planAt }, e => Assert.Equal(StatusCode.NotFound, e.StatusCode));
         Assert.Equal("project", plan.Detail<ResourceInfo>()?.ResourceType);
+        Assert.Equal("project", planAt.Detail<ResourceInfo>()?.ResourceType);
         Assert.Equal("milestone", milestone.Detail<ResourceInfo>()?.ResourceType);
         Assert.Equal(before, await EventCount());
     }
