@@ -64,19 +64,20 @@ public static class Formulas
     }
 
     /// <summary>The planned share of scope at a date: each milestone's weight accrues linearly from the previous
-    /// milestone's baseline due date (the project's planned start for the first) to its own.</summary>
+    /// baseline due date (the project's planned start for the first) to its own; milestones due on one date share
+    /// that span.</summary>
     public static double Planned(DateOnly plannedStart, IEnumerable<MilestoneInput> milestones, DateOnly at)
     {
         var planned = 0.0;
-        var from = plannedStart;
-        foreach (var m in milestones.OrderBy(m => m.BaselineDue).ThenBy(m => m.Id))
+        var (from, due) = (plannedStart, plannedStart);   // the span of the milestones due on `due`
+        foreach (var m in milestones.OrderBy(m => m.BaselineDue))
         {
+            if (m.BaselineDue > due) (from, due) = (due, m.BaselineDue);
             var start = from < m.BaselineDue ? from : m.BaselineDue;
             var fraction = at >= m.BaselineDue ? 1.0
                 : at <= start ? 0.0
                 : (at.DayNumber - start.DayNumber) / (double)(m.BaselineDue.DayNumber - start.DayNumber);
             planned += m.Weight / 100.0 * fraction;
-            if (m.BaselineDue > from) from = m.BaselineDue;
         }
         return planned;
     }

@@ -45,6 +45,22 @@ public class FormulaTests
     }
 
     [Fact]
+    public void Milestones_due_on_one_date_share_its_span_whatever_their_order()
+    {
+        // m1 (40) 2025-01-01 .. 2025-01-11; m2 (30) and m3 (30) both 2025-01-11 .. 2025-01-31, not one of them the whole
+        // span and the other a step on the due date (which one got which followed their random ids).
+        var (m2, m3) = (M(30, "2025-01-31"), M(30, "2025-01-31"));
+        foreach (var ms in new MilestoneInput[][] { [M(40, "2025-01-11"), m2, m3], [M(40, "2025-01-11"), m3, m2] })
+        {
+            Assert.Equal(0.4 + 0.3, Formulas.Planned(Start, ms, new DateOnly(2025, 1, 21)), 9);   // 40 + (30 + 30) × 10/20
+            Assert.Equal(1.0, Formulas.Planned(Start, ms, new DateOnly(2025, 1, 31)), 9);
+        }
+        // two milestones due on the same date as the first: the project's start to it, for both
+        MilestoneInput[] same = [M(50, "2025-01-11"), M(50, "2025-01-11")];
+        Assert.Equal(0.5, Formulas.Planned(Start, same, new DateOnly(2025, 1, 6)), 9);
+    }
+
+    [Fact]
     public void Earned_value_spi_cpi_and_eac_on_a_hand_computed_project()
     {
         // BAC 1,000,000; at 2025-01-21 planned 70 %; progress 40 % + 60 % × 25 % = 55 %; AC 500,000.
