@@ -209,6 +209,11 @@ public static class ProjectDecider
         if (c.To == ProjectStatus.Completed && p.Milestones.FirstOrDefault(m => m.Status != MilestoneStatus.Completed) is { } open)
             throw new RuleViolationException("OPEN_MILESTONES", Subject(p),
                 $"A project with open milestones cannot be completed: '{open.Name}' is {open.Status}");
+        // A project's milestones are its whole scope: completed, they must weigh 100, or its delivery (and what it
+        // contributes to the city's maturity) would stay short of complete for good.
+        if (c.To == ProjectStatus.Completed && p.Milestones.Sum(m => m.Weight) is var planned && planned != MaxTotalWeight)
+            throw new RuleViolationException("SCOPE_NOT_PLANNED", Subject(p),
+                $"A project is completed when its milestones' weights sum to {MaxTotalWeight}; they sum to {planned}: plan the rest of its scope first");
         return [new ProjectStatusChanged(p.Status, c.To, c.Reason)];
     }
 

@@ -51,7 +51,8 @@ public class ProjectDeciderTests
     [InlineData(ProjectStatus.OnHold, ProjectStatus.Cancelled)]
     public void Legal_status_moves_are_recorded(ProjectStatus from, ProjectStatus to)
     {
-        var project = Given(Path(from));
+        // completing one takes its whole scope delivered: milestones weighing 100, all completed
+        var project = Given([.. Path(from), .. to == ProjectStatus.Completed ? WholeScopeDelivered : []]);
         var e = Assert.IsType<ProjectStatusChanged>(Assert.Single(ProjectDecider.ChangeStatus(project, new(to, "why"))));
         Assert.Equal((from, to), (e.From, e.To));
     }
@@ -80,6 +81,20 @@ public class ProjectDeciderTests
         ProjectStatus.Completed => [Moved(ProjectStatus.Planned, ProjectStatus.Active), Moved(ProjectStatus.Active, ProjectStatus.Completed)],
         _ => [Moved(ProjectStatus.Planned, ProjectStatus.Cancelled)],
     };
+
+    static readonly object[] WholeScopeDelivered = [Planned(M1, 100), new MilestoneCompleted(M1, Day)];
+
+    [Fact]
+    public void A_project_whose_milestones_weigh_less_than_100_cannot_be_completed()
+    {
+        var active = Moved(ProjectStatus.Planned, ProjectStatus.Active);
+        foreach (var project in new[] { Given(active), Given(active, Planned(M1, 40), new MilestoneCompleted(M1, Day)) })
+        {
+            var error = Assert.Throws<RuleViolationException>(() => ProjectDecider.ChangeStatus(project, new(ProjectStatus.Completed, "")));
+            Assert.Equal("SCOPE_NOT_PLANNED", error.Type);
+            Assert.Contains($"they sum to {project.Milestones.Sum(m => m.Weight)}", error.Message);
+        }
+    }
 
     [Fact]
     public void A_project_with_open_milestones_cannot_be_completed()
