@@ -17,34 +17,30 @@ public sealed class BudgetGrpcService(CommandRunner commands, IDocumentStore sto
 
     public override async Task<AllocateFundsResponse> AllocateFunds(AllocateFundsRequest r, ServerCallContext call)
     {
-        var (id, standing) = await Check(r.ProjectId, call);
         var command = new AllocateFunds((FundingSource)r.Source, r.FiscalYear, r.AmountWon);
-        return new() { Result = await Write(r.RequestId, id, r.HasExpectedVersion ? r.ExpectedVersion : null, r, call,
-            b => BudgetDecider.Allocate(id, b, standing, command)) };
+        return new() { Result = await Run(r.RequestId, r.ProjectId, r.HasExpectedVersion ? r.ExpectedVersion : null, r, call,
+            (id, standing, b) => BudgetDecider.Allocate(id, b, standing, command)) };
     }
 
     public override async Task<ReviseAllocationResponse> ReviseAllocation(ReviseAllocationRequest r, ServerCallContext call)
     {
-        var (id, standing) = await Check(r.ProjectId, call);
         var command = new ReviseAllocation((FundingSource)r.Source, r.FiscalYear, r.NewAmountWon, r.Reason);
-        return new() { Result = await Write(r.RequestId, id, r.HasExpectedVersion ? r.ExpectedVersion : null, r, call,
-            b => BudgetDecider.Revise(id, b, standing, command)) };
+        return new() { Result = await Run(r.RequestId, r.ProjectId, r.HasExpectedVersion ? r.ExpectedVersion : null, r, call,
+            (id, standing, b) => BudgetDecider.Revise(id, b, standing, command)) };
     }
 
     public override async Task<CommitFundsResponse> CommitFunds(CommitFundsRequest r, ServerCallContext call)
     {
-        var (id, standing) = await Check(r.ProjectId, call);
         var command = new CommitFunds(r.ContractRef, (FundingSource)r.Source, r.FiscalYear, r.AmountWon, r.Description);
-        return new() { Result = await Write(r.RequestId, id, r.HasExpectedVersion ? r.ExpectedVersion : null, r, call,
-            b => BudgetDecider.Commit(id, b, standing, command)) };
+        return new() { Result = await Run(r.RequestId, r.ProjectId, r.HasExpectedVersion ? r.ExpectedVersion : null, r, call,
+            (id, standing, b) => BudgetDecider.Commit(id, b, standing, command)) };
     }
 
     public override async Task<RecordExpenditureResponse> RecordExpenditure(RecordExpenditureRequest r, ServerCallContext call)
     {
-        var (id, _) = await Check(r.ProjectId, call);
         var command = new RecordExpenditure(r.InvoiceRef, r.ContractRef, r.AmountWon, Date(r.SpentOn));
-        return new() { Result = await Write(r.RequestId, id, r.HasExpectedVersion ? r.ExpectedVersion : null, r, call,
-            b => BudgetDecider.RecordExpenditure(id, b, command)) };
+        return new() { Result = await Run(r.RequestId, r.ProjectId, r.HasExpectedVersion ? r.ExpectedVersion : null, r, call,
+            (id, _, b) => BudgetDecider.RecordExpenditure(id, b, command)) };
     }
 
     public override async Task<GetProjectBudgetResponse> GetProjectBudget(GetProjectBudgetRequest r, ServerCallContext call)
@@ -109,14 +105,17 @@ public sealed class BudgetGrpcService(CommandRunner commands, IDocumentStore sto
             await stream.WriteAsync(new SubscribeBudgetEventsResponse { Event = e.ToProto() }, call.CancellationToken);
     }
 
-    async Task<(Guid, ProjectStanding)> Check(string projectId, ServerCallContext call)
+    /// <summary>A command on a project's budget: the caller's right to write, then a repeat of a command that committed
+    /// answered from its receipt (also while Projects cannot be reached), then the project's standing asked of Projects
+    /// and the command run.</summary>
+    async Task<CommandResult> Run(string requestId, string projectId, long? expectedVersion, Google.Protobuf.IMessage request,
+        ServerCallContext call, Func<Guid, ProjectStanding, ProjectBudget?, Decision> decide)
     {
         Caller.From(call).EnsureCanWrite(Area);
         var id = Guid.Parse(projectId);
-        return (id, await projects.StandingOf(id, call.CancellationToken));
+        var command = new CommandEnvelope(requestId, expectedVersion, RequestContext.From(call), request);
+        if (await commands.Replayed(command) is { } earlier) return earlier;
+        var standing = await projects.StandingOf(id, call.CancellationToken);
+        return await commands.Write(command, id, (ProjectBudget? budget) => decide(id, standing, budget));
     }
-
-    Task<CommandResult> Write(string requestId, Guid projectId, long? expectedVersion, Google.Protobuf.IMessage request,
-        ServerCallContext call, Func<ProjectBudget?, Decision> decide) =>
-        commands.Write(new CommandEnvelope(requestId, expectedVersion, RequestContext.From(call), request), projectId, decide);
 }

@@ -57,18 +57,21 @@ public sealed class KpiGrpcService(
 
     public override async Task<SetTargetResponse> SetTarget(SetTargetRequest r, ServerCallContext call)
     {
+        var envelope = new CommandEnvelope(r.RequestId, r.HasExpectedVersion ? r.ExpectedVersion : null, RequestContext.From(call), r);
+        if (await Replayed(envelope, call) is { } earlier) return new() { Result = earlier };
         var (projectId, indicator) = await Check(r.ProjectId, r.IndicatorCode, call);
         var command = new SetTarget(indicator.Code, r.Baseline, r.Target, Date(r.TargetDate));
-        return new() { Result = await Write(r.RequestId, projectId, r.HasExpectedVersion ? r.ExpectedVersion : null, r, RequestContext.From(call),
-            s => IndicatorsDecider.SetTarget(projectId, s, indicator, command)) };
+        return new() { Result = await commands.Write(envelope, projectId, (ProjectIndicators? s) => IndicatorsDecider.SetTarget(projectId, s, indicator, command)) };
     }
 
     public override async Task<RecordMeasurementResponse> RecordMeasurement(RecordMeasurementRequest r, ServerCallContext call)
     {
+        var envelope = new CommandEnvelope(r.RequestId, r.HasExpectedVersion ? r.ExpectedVersion : null, RequestContext.From(call), r);
+        if (await Replayed(envelope, call) is { } earlier) return new() { Result = earlier };
         var (projectId, indicator) = await Check(r.ProjectId, r.IndicatorCode, call);
         var command = new RecordMeasurement(Guid.CreateVersion7(), indicator.Code, r.Value, r.ObservedAt.ToDateTimeOffset(), r.Source);
-        return new() { Result = await Write(r.RequestId, projectId, r.HasExpectedVersion ? r.ExpectedVersion : null, r, RequestContext.From(call),
-            s => new Decision(IndicatorsDecider.RecordMeasurement(projectId, s, indicator, command, time.GetUtcNow()), command.MeasurementId.ToString())) };
+        return new() { Result = await commands.Write(envelope, projectId, (ProjectIndicators? s) =>
+            new Decision(IndicatorsDecider.RecordMeasurement(projectId, s, indicator, command, time.GetUtcNow()), command.MeasurementId.ToString())) };
     }
 
     public override async Task<ImportIndicatorsResponse> ImportIndicators(ImportIndicatorsRequest r, ServerCallContext call)
@@ -84,12 +87,14 @@ public sealed class KpiGrpcService(
     async Task<CommandResult> Import(ProjectIndicatorsImport item, Caller caller, IReadOnlyDictionary<string, Indicator> catalogue,
         RequestContext context, CancellationToken cancellation)
     {
+        var envelope = new CommandEnvelope(item.RequestId, null, context, item);
+        if (await commands.Replayed(envelope) is { } earlier) return earlier;   // (the caller's right to write: checked for the call)
         var projectId = await EnsureCanChange(item.ProjectId, caller, cancellation);
         List<SetTarget> targets = [.. item.Targets.Select(t => new SetTarget(t.IndicatorCode, t.Baseline, t.Target, Date(t.TargetDate)))];
         List<RecordMeasurement> measurements = [.. item.Measurements.Select(m =>
             new RecordMeasurement(Guid.CreateVersion7(), m.IndicatorCode, m.Value, m.ObservedAt.ToDateTimeOffset(), m.Source))];
-        return await Write(item.RequestId, projectId, null, item, context,
-            state => IndicatorsDecider.Import(projectId, state, catalogue, targets, measurements, time.GetUtcNow()));
+        return await commands.Write(envelope, projectId, (ProjectIndicators? state) =>
+            IndicatorsDecider.Import(projectId, state, catalogue, targets, measurements, time.GetUtcNow()));
     }
 
     public override async Task<GetProjectKpisResponse> GetProjectKpis(GetProjectKpisRequest r, ServerCallContext call)
@@ -308,7 +313,12 @@ public sealed class KpiGrpcService(
         return Guid.Parse(projectId);
     }
 
-    Task<CommandResult> Write(string requestId, Guid projectId, long? expectedVersion, Google.Protobuf.IMessage request,
-        RequestContext context, Func<ProjectIndicators?, Decision> decide) =>
-        commands.Write(new CommandEnvelope(requestId, expectedVersion, context, request), projectId, decide);
+    /// <summary>A repeat of a command that committed, answered from its receipt before anything is asked of Projects
+    /// (so also while it cannot be reached), once the caller may write at all.</summary>
+    Task<CommandResult?> Replayed(CommandEnvelope command, ServerCallContext call)
+    {
+        var caller = Caller.From(call);
+        caller.EnsureCanWrite(Area, projectOwner: caller.Name, managersMay: true);
+        return commands.Replayed(command);
+    }
 }

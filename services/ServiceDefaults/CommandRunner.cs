@@ -87,6 +87,17 @@ public sealed class CommandRunner(IDocumentStore store, TimeProvider time)
             return (decision, (stream.StartingVersion ?? 0) + decision.Events.Count, null);
         });
 
+    /// <summary>The result of an earlier copy of this request, if one committed (null if none): for a service that
+    /// asks another before it runs a command, so that a repeat is answered while the other cannot be reached.</summary>
+    public async Task<CommandResult?> Replayed(CommandEnvelope command)
+    {
+        await using var query = store.QuerySession();
+        return await query.LoadAsync<CommandReceipt>(ReceiptId(command)) is { } earlier ? Replay(earlier, Hash(command.Request)) : null;
+    }
+
+    /// <summary>Request ids are the caller's own: two callers' ids never meet.</summary>
+    static string ReceiptId(CommandEnvelope command) => $"{command.Context.Actor}/{command.RequestId}";
+
     /// <param name="lookFirst">Look the receipt up before anything else. A new stream needs it (its id is new on
     /// every copy of the request, so nothing else would stop a repeat); an existing stream does not: its writer
     /// looks under the stream's lock, or its expected version catches a repeat, which saves a round trip on the
@@ -97,8 +108,7 @@ public sealed class CommandRunner(IDocumentStore store, TimeProvider time)
         Func<IDocumentSession, string, Task<(Decision? Decision, long Version, CommandReceipt? Earlier)>> write)
     {
         var hash = Hash(command.Request);
-        // Request ids are the caller's own: two callers' ids never meet.
-        var receiptId = $"{command.Context.Actor}/{command.RequestId}";
+        var receiptId = ReceiptId(command);
         var attempts = command.ExpectedVersion is null ? AttemptsWithoutExpectedVersion : 1;
         for (var attempt = 1; ; attempt++)
         {

@@ -22,6 +22,26 @@ public class KpiServiceTests(SystemServers servers) : IClassFixture<SystemServer
     readonly ProjectService.ProjectServiceClient projects = servers.ProjectsClient;
     readonly BudgetService.BudgetServiceClient budget = servers.BudgetClient;
 
+    [Fact]
+    public async Task A_repeat_of_a_command_that_committed_is_answered_while_the_projects_service_is_unreachable()
+    {
+        var (projectId, _) = await RegisterActive(projects);
+        var committed = new SetTargetRequest
+        {
+            RequestId = NewRequestId(), ProjectId = projectId, IndicatorCode = "TRA-01", Baseline = 10, Target = 60, TargetDate = "2026-12-31",
+        };
+        var first = (await kpi.SetTargetAsync(committed)).Result;
+        await using var cutOff = await ServiceHost.StartAsync(Regeneration.Kpi.KpiApp.Build, servers.ConnectionString,
+            "Services:Projects=http://127.0.0.1:9", "Services:Budget=http://127.0.0.1:9");
+        var isolated = new KpiService.KpiServiceClient(cutOff.Admin);
+
+        var repeat = (await isolated.SetTargetAsync(committed)).Result;
+        var fresh = await Assert.ThrowsAsync<RpcException>(() => isolated.SetTargetAsync(new SetTargetRequest(committed) { RequestId = NewRequestId() }).ResponseAsync);
+
+        Assert.Equal((first.StreamId, first.Version, true), (repeat.StreamId, repeat.Version, repeat.Replayed));
+        Assert.Equal(StatusCode.Unavailable, fresh.StatusCode);
+    }
+
     /// <summary>A project serving a dimension of its own (so tests do not disturb each other), with one
     /// milestone done and one half way, a budget, a contract and a target with a measurement.</summary>
     async Task<(string ProjectId, string Open, string Dimension)> Project()
