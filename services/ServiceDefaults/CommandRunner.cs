@@ -95,8 +95,11 @@ public sealed class CommandRunner(IDocumentStore store, TimeProvider time)
         return await query.LoadAsync<CommandReceipt>(ReceiptId(command)) is { } earlier ? Replay(earlier, Hash(command.Request)) : null;
     }
 
-    /// <summary>Request ids are the caller's own: two callers' ids never meet.</summary>
-    static string ReceiptId(CommandEnvelope command) => $"{command.Context.Actor}/{command.RequestId}";
+    /// <summary>Request ids are the caller's own: two callers' ids never meet. The caller's name up to the first "/", the
+    /// request id after it: a "/" (and "%") in the name escaped, so that "a" with id "b/c" and "a/b" with id "c" differ
+    /// (a name without either is written as it is, as in the receipts stored before).</summary>
+    static string ReceiptId(CommandEnvelope command) =>
+        $"{command.Context.Actor.Replace("%", "%25").Replace("/", "%2F")}/{command.RequestId}";
 
     /// <param name="lookFirst">Look the receipt up before anything else. A new stream needs it (its id is new on
     /// every copy of the request, so nothing else would stop a repeat); an existing stream does not: its writer
@@ -183,7 +186,7 @@ public sealed class CommandRunner(IDocumentStore store, TimeProvider time)
 
 /// <summary>
 /// Receipts stored before request ids were scoped to their caller were keyed by the bare request id. At start-up,
-/// each such receipt is re-keyed "{actor}/{request_id}", the actor taken from the events its command recorded (their
+/// each such receipt is re-keyed "{actor}/{request_id}" (a "/" or "%" in the actor escaped, as CommandRunner keys it), the actor taken from the events its command recorded (their
 /// causation id is the request id), so that a repeat of an old command is still answered from its receipt and
 /// writes nothing. Idempotent: a database without such receipts is left as it is.
 /// </summary>
@@ -201,7 +204,7 @@ public sealed class LegacyReceiptMigration(IDocumentStore store, ILogger<LegacyR
             update {table} r
                set id = legacy.actor || '/' || r.id,
                    data = jsonb_set(r.data, '{idPath}', to_jsonb(legacy.actor || '/' || r.id))
-              from (select l.id, (select e.user_name from {schema}.mt_events e
+              from (select l.id, (select replace(replace(e.user_name, '%', '%25'), '/', '%2F') from {schema}.mt_events e
                                    where e.causation_id = l.id and e.user_name is not null order by e.seq_id limit 1) as actor
                       from {table} l where position('/' in l.id) = 0) legacy
              where r.id = legacy.id and legacy.actor is not null

@@ -128,6 +128,20 @@ public class ServiceSecurityTests(SystemServers servers) : IClassFixture<SystemS
     }
 
     [Fact]
+    public async Task Two_callers_request_ids_never_meet_even_when_a_callers_name_holds_a_slash()
+    {
+        // "pm.a" with request id "b/c" and "pm.a/b" with request id "c": one receipt key each, not one for both.
+        var a = ProjectsAs(TestTokens.Manager("pm.a"));
+        var ab = ProjectsAs(TestTokens.Manager("pm.a/b"));
+        var suffix = Guid.NewGuid().ToString("N")[..8];
+        var first = (await a.RegisterProjectAsync(Register(r => { r.Owner = "pm.a"; r.RequestId = $"b/{suffix}"; }))).Result;
+        var second = (await ab.RegisterProjectAsync(Register(r => { r.Owner = "pm.a/b"; r.RequestId = suffix; }))).Result;
+
+        Assert.False(second.Replayed);
+        Assert.NotEqual(first.StreamId, second.StreamId);
+    }
+
+    [Fact]
     public async Task A_caller_over_its_rate_limit_gets_resource_exhausted_and_others_go_on()
     {
         await using var limited = await ServiceHost.StartAsync(ProjectsApp.Build, servers.ConnectionString,
