@@ -13,8 +13,10 @@ static class BudgetRules
         rule.InclusiveBetween(min, BudgetDecider.MaxAmount)
             .WithMessage($"must be whole won between {min:N0} and {BudgetDecider.MaxAmount:N0}");
 
+    public const int MinYear = 2000, MaxYear = 2100;
+
     public static IRuleBuilderOptions<T, int> FiscalYear<T>(this IRuleBuilder<T, int> rule) =>
-        rule.InclusiveBetween(2000, 2100).WithMessage("must be a year between 2000 and 2100");
+        rule.InclusiveBetween(MinYear, MaxYear).WithMessage($"must be a year between {MinYear} and {MaxYear}");
 
     public static IRuleBuilderOptions<T, string> Reference<T>(this IRuleBuilder<T, string> rule) =>
         rule.Matches(RefPattern).WithMessage("must be 1..64 characters of A-Z, a-z, 0-9 and - _ / .");
@@ -68,7 +70,10 @@ sealed class RecordExpenditureValidator : AbstractValidator<RecordExpenditureReq
         RuleFor(x => x.InvoiceRef).Reference();
         RuleFor(x => x.ContractRef).Reference();
         RuleFor(x => x.AmountWon).Amount(1);
-        RuleFor(x => x.SpentOn).IsoDateNotInFuture(time);
+        // Its year is the fiscal year the spending counts in (the budget's lines by year): within fiscal_year's range.
+        RuleFor(x => x.SpentOn).IsoDateNotInFuture(time)
+            .Must(v => !ValidationRules.TryDate(v, out var d) || d.Year is >= BudgetRules.MinYear and <= BudgetRules.MaxYear)
+            .WithMessage($"must be in a year between {BudgetRules.MinYear} and {BudgetRules.MaxYear}");
     }
 }
 

@@ -143,6 +143,7 @@ public class BudgetServiceTests(BudgetServers servers) : IClassFixture<BudgetSer
     [InlineData("", "spent_on")]
     [InlineData("2025-02-30", "spent_on")]   // not a date: reported under its own field, not as an unnamed "date"
     [InlineData("in the future", "spent_on")]
+    [InlineData("1999-12-31", "spent_on")]   // its year is the spending's fiscal year: 2000..2100, as fiscal_year
     public async Task An_expenditure_without_a_real_past_date_is_invalid_argument_on_its_field(string spentOn, string field)
     {
         var e = await Assert.ThrowsAsync<RpcException>(() => budget.RecordExpenditureAsync(Spend(Guid.NewGuid().ToString(), "INV-1", "CT-1", 10,
