@@ -105,17 +105,16 @@ public sealed class BudgetGrpcService(CommandRunner commands, IDocumentStore sto
             await stream.WriteAsync(new SubscribeBudgetEventsResponse { Event = e.ToProto() }, call.CancellationToken);
     }
 
-    /// <summary>A command on a project's budget: the caller's right to write, then a repeat of a command that committed
-    /// answered from its receipt (also while Projects cannot be reached), then the project's standing asked of Projects
-    /// and the command run.</summary>
+    /// <summary>A command on a project's budget: the caller's right to write, the project's standing asked of Projects
+    /// (a repeat of a command that committed answered from its receipt while Projects cannot be reached), the command
+    /// run.</summary>
     async Task<CommandResult> Run(string requestId, string projectId, long? expectedVersion, Google.Protobuf.IMessage request,
         ServerCallContext call, Func<Guid, ProjectStanding, ProjectBudget?, Decision> decide)
     {
         Caller.From(call).EnsureCanWrite(Area);
         var id = Guid.Parse(projectId);
         var command = new CommandEnvelope(requestId, expectedVersion, RequestContext.From(call), request);
-        if (await commands.Replayed(command) is { } earlier) return earlier;
-        var standing = await projects.StandingOf(id, call.CancellationToken);
-        return await commands.Write(command, id, (ProjectBudget? budget) => decide(id, standing, budget));
+        var (standing, earlier) = await commands.Ask(command, () => projects.StandingOf(id, call.CancellationToken));
+        return earlier ?? await commands.Write(command, id, (ProjectBudget? budget) => decide(id, standing, budget));
     }
 }

@@ -58,8 +58,8 @@ public sealed class KpiGrpcService(
     public override async Task<SetTargetResponse> SetTarget(SetTargetRequest r, ServerCallContext call)
     {
         var envelope = new CommandEnvelope(r.RequestId, r.HasExpectedVersion ? r.ExpectedVersion : null, RequestContext.From(call), r);
-        if (await Replayed(envelope, call) is { } earlier) return new() { Result = earlier };
-        var (projectId, indicator) = await Check(r.ProjectId, r.IndicatorCode, call);
+        var ((projectId, indicator), earlier) = await commands.Ask(envelope, () => Check(r.ProjectId, r.IndicatorCode, call));
+        if (earlier is not null) return new() { Result = earlier };
         var command = new SetTarget(indicator.Code, r.Baseline, r.Target, Date(r.TargetDate));
         return new() { Result = await commands.Write(envelope, projectId, (ProjectIndicators? s) => IndicatorsDecider.SetTarget(projectId, s, indicator, command)) };
     }
@@ -67,8 +67,8 @@ public sealed class KpiGrpcService(
     public override async Task<RecordMeasurementResponse> RecordMeasurement(RecordMeasurementRequest r, ServerCallContext call)
     {
         var envelope = new CommandEnvelope(r.RequestId, r.HasExpectedVersion ? r.ExpectedVersion : null, RequestContext.From(call), r);
-        if (await Replayed(envelope, call) is { } earlier) return new() { Result = earlier };
-        var (projectId, indicator) = await Check(r.ProjectId, r.IndicatorCode, call);
+        var ((projectId, indicator), earlier) = await commands.Ask(envelope, () => Check(r.ProjectId, r.IndicatorCode, call));
+        if (earlier is not null) return new() { Result = earlier };
         var command = new RecordMeasurement(Guid.CreateVersion7(), indicator.Code, r.Value, r.ObservedAt.ToDateTimeOffset(), r.Source);
         return new() { Result = await commands.Write(envelope, projectId, (ProjectIndicators? s) =>
             new Decision(IndicatorsDecider.RecordMeasurement(projectId, s, indicator, command, time.GetUtcNow()), command.MeasurementId.ToString())) };
@@ -88,8 +88,8 @@ public sealed class KpiGrpcService(
         RequestContext context, CancellationToken cancellation)
     {
         var envelope = new CommandEnvelope(item.RequestId, null, context, item);
-        if (await commands.Replayed(envelope) is { } earlier) return earlier;   // (the caller's right to write: checked for the call)
-        var projectId = await EnsureCanChange(item.ProjectId, caller, cancellation);
+        var (projectId, earlier) = await commands.Ask(envelope, () => EnsureCanChange(item.ProjectId, caller, cancellation));
+        if (earlier is not null) return earlier;
         List<SetTarget> targets = [.. item.Targets.Select(t => new SetTarget(t.IndicatorCode, t.Baseline, t.Target, Date(t.TargetDate)))];
         List<RecordMeasurement> measurements = [.. item.Measurements.Select(m =>
             new RecordMeasurement(Guid.CreateVersion7(), m.IndicatorCode, m.Value, m.ObservedAt.ToDateTimeOffset(), m.Source))];
@@ -311,14 +311,5 @@ public sealed class KpiGrpcService(
             deadline: Upstream.NewDeadline(), cancellationToken: cancellation).ResponseAsync, ("project", projectId));
         caller.EnsureCanWrite(Area, projectOwner: project.Project.Owner, managersMay: true);
         return Guid.Parse(projectId);
-    }
-
-    /// <summary>A repeat of a command that committed, answered from its receipt before anything is asked of Projects
-    /// (so also while it cannot be reached), once the caller may write at all.</summary>
-    Task<CommandResult?> Replayed(CommandEnvelope command, ServerCallContext call)
-    {
-        var caller = Caller.From(call);
-        caller.EnsureCanWrite(Area, projectOwner: caller.Name, managersMay: true);
-        return commands.Replayed(command);
     }
 }

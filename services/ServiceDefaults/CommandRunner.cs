@@ -87,12 +87,21 @@ public sealed class CommandRunner(IDocumentStore store, TimeProvider time)
             return (decision, (stream.StartingVersion ?? 0) + decision.Events.Count, null);
         });
 
-    /// <summary>The result of an earlier copy of this request, if one committed (null if none): for a service that
-    /// asks another before it runs a command, so that a repeat is answered while the other cannot be reached.</summary>
-    public async Task<CommandResult?> Replayed(CommandEnvelope command)
+    /// <summary>Asks another service what a command needs before it runs (<paramref name="ask"/>). Should that service
+    /// be unreachable, a repeat of a command that committed is still answered, from its receipt (Replayed), instead of
+    /// failing UNAVAILABLE; looked up only then, so the command's usual path costs no extra round trip.</summary>
+    public async Task<(T Answer, CommandResult? Replayed)> Ask<T>(CommandEnvelope command, Func<Task<T>> ask)
     {
-        await using var query = store.QuerySession();
-        return await query.LoadAsync<CommandReceipt>(ReceiptId(command)) is { } earlier ? Replay(earlier, Hash(command.Request)) : null;
+        try
+        {
+            return (await ask(), null);
+        }
+        catch (DependencyUnavailableException)
+        {
+            await using var query = store.QuerySession();
+            if (await query.LoadAsync<CommandReceipt>(ReceiptId(command)) is { } earlier) return (default!, Replay(earlier, Hash(command.Request)));
+            throw;
+        }
     }
 
     /// <summary>Request ids are the caller's own: two callers' ids never meet. The caller's name up to the first "/", the
