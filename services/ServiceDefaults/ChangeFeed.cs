@@ -9,9 +9,10 @@
 // number and writing the row. A writer of events holds a write lock on the events table (ROW EXCLUSIVE,
 // from its insert) or on the streams table (ROW SHARE from locking its stream first, as our commands do,
 // or ROW EXCLUSIVE) until it ends, and takes its numbers inside that transaction (the append mode set in
-// ServiceHosting: Marten's Rich mode would take them before the transaction begins, unseen here); transactions writing anything else in the database (another
-// service's schema, an administrator's session) do not hold the feed back. pg_stat_activity shows other sessions' transaction start to the same role (or to
-// one with pg_read_all_stats): the services must use such a role.
+// ServiceHosting: Marten's Rich mode would take them before the transaction begins, unseen here);
+// transactions writing anything else in the database (another service's schema, an administrator's
+// session) do not hold the feed back. pg_stat_activity shows other sessions' transaction start to the
+// same role (or to one with pg_read_all_stats): the services must use such a role.
 using System.Runtime.CompilerServices;
 using JasperFx.Events;
 using Marten;

@@ -88,8 +88,8 @@ public sealed class CommandRunner(IDocumentStore store, TimeProvider time)
         });
 
     /// <summary>Asks another service what a command needs before it runs (<paramref name="ask"/>). Should that service
-    /// be unreachable, a repeat of a command that committed is still answered, from its receipt (Replayed), instead of
-    /// failing UNAVAILABLE; looked up only then, so the command's usual path costs no extra round trip.</summary>
+    /// be unreachable, a repeat of a command that committed is still answered, from its receipt (the second item),
+    /// instead of failing UNAVAILABLE; looked up only then, so the command's usual path costs no extra round trip.</summary>
     public async Task<(T Answer, CommandResult? Replayed)> Ask<T>(CommandEnvelope command, Func<Task<T>> ask)
     {
         try
@@ -195,9 +195,10 @@ public sealed class CommandRunner(IDocumentStore store, TimeProvider time)
 
 /// <summary>
 /// Receipts stored before request ids were scoped to their caller were keyed by the bare request id. At start-up,
-/// each such receipt is re-keyed "{actor}/{request_id}" (a "/" or "%" in the actor escaped, as CommandRunner keys it), the actor taken from the events its command recorded (their
-/// causation id is the request id), so that a repeat of an old command is still answered from its receipt and
-/// writes nothing. Idempotent: a database without such receipts is left as it is.
+/// each such receipt is re-keyed "{actor}/{request_id}" (a "/" or "%" in the actor escaped, as CommandRunner keys
+/// it), the actor taken from the events its command recorded (their causation id is the request id), so that a
+/// repeat of an old command is still answered from its receipt and writes nothing. Idempotent: a database without
+/// such receipts is left as it is.
 /// </summary>
 public sealed class LegacyReceiptMigration(IDocumentStore store, ILogger<LegacyReceiptMigration> logger)
     : IHostedService
