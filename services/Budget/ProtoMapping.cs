@@ -107,6 +107,9 @@ static class ProtoMapping
         var result = new V1.BudgetEvent { Envelope = e.ToEnvelope() };
         switch (e.Data)
         {
+            case BudgetOpened x:
+                result.BudgetOpened = new V1.BudgetOpened { ProjectId = x.ProjectId.ToString() };
+                break;
             case FundsAllocated x:
                 result.FundsAllocated = new V1.FundsAllocated { Source = (V1.FundingSource)x.Source, FiscalYear = x.FiscalYear, AmountWon = x.Amount };
                 break;

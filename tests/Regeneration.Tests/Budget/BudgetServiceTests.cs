@@ -280,6 +280,10 @@ public class BudgetServiceTests(BudgetServers servers) : IClassFixture<BudgetSer
 
         var history = (await budget.GetBudgetHistoryAsync(new GetBudgetHistoryRequest { ProjectId = projectId })).Events;
         Assert.Equal(["BudgetOpened", "FundsAllocated", "FundsCommitted", "AllocationRevised"], history.Select(e => e.Envelope.Type));
+        // each event's payload is its own case of the contract's oneof, the first one too
+        Assert.Equal([BudgetEvent.PayloadOneofCase.BudgetOpened, BudgetEvent.PayloadOneofCase.FundsAllocated,
+            BudgetEvent.PayloadOneofCase.FundsCommitted, BudgetEvent.PayloadOneofCase.AllocationRevised], history.Select(e => e.PayloadCase));
+        Assert.Equal(projectId, history[0].BudgetOpened.ProjectId);
         Assert.Equal((5_000L, 4_000L, "Supplementary budget cut"),
             (history[3].AllocationRevised.PreviousAmountWon, history[3].AllocationRevised.NewAmountWon, history[3].AllocationRevised.Reason));
 
