@@ -57,21 +57,16 @@ public sealed class KpiGrpcService(
 
     public override async Task<SetTargetResponse> SetTarget(SetTargetRequest r, ServerCallContext call)
     {
-        var envelope = new CommandEnvelope(r.RequestId, r.HasExpectedVersion ? r.ExpectedVersion : null, RequestContext.From(call), r);
-        var ((projectId, indicator), earlier) = await commands.Ask(envelope, () => Check(r.ProjectId, r.IndicatorCode, call));
-        if (earlier is not null) return new() { Result = earlier };
-        var command = new SetTarget(indicator.Code, r.Baseline, r.Target, Date(r.TargetDate));
-        return new() { Result = await commands.Write(envelope, projectId, (ProjectIndicators? s) => IndicatorsDecider.SetTarget(projectId, s, indicator, command)) };
+        var command = new SetTarget(r.IndicatorCode, r.Baseline, r.Target, Date(r.TargetDate));
+        return new() { Result = await Run(r.RequestId, r.ProjectId, r.IndicatorCode, r.HasExpectedVersion ? r.ExpectedVersion : null, r, call,
+            (projectId, indicator, s) => IndicatorsDecider.SetTarget(projectId, s, indicator, command)) };
     }
 
     public override async Task<RecordMeasurementResponse> RecordMeasurement(RecordMeasurementRequest r, ServerCallContext call)
     {
-        var envelope = new CommandEnvelope(r.RequestId, r.HasExpectedVersion ? r.ExpectedVersion : null, RequestContext.From(call), r);
-        var ((projectId, indicator), earlier) = await commands.Ask(envelope, () => Check(r.ProjectId, r.IndicatorCode, call));
-        if (earlier is not null) return new() { Result = earlier };
-        var command = new RecordMeasurement(Guid.CreateVersion7(), indicator.Code, r.Value, r.ObservedAt.ToDateTimeOffset(), r.Source);
-        return new() { Result = await commands.Write(envelope, projectId, (ProjectIndicators? s) =>
-            new Decision(IndicatorsDecider.RecordMeasurement(projectId, s, indicator, command, time.GetUtcNow()), command.MeasurementId.ToString())) };
+        var command = new RecordMeasurement(Guid.CreateVersion7(), r.IndicatorCode, r.Value, r.ObservedAt.ToDateTimeOffset(), r.Source);
+        return new() { Result = await Run(r.RequestId, r.ProjectId, r.IndicatorCode, r.HasExpectedVersion ? r.ExpectedVersion : null, r, call,
+            (projectId, indicator, s) => new Decision(IndicatorsDecider.RecordMeasurement(projectId, s, indicator, command, time.GetUtcNow()), command.MeasurementId.ToString())) };
     }
 
     public override async Task<ImportIndicatorsResponse> ImportIndicators(ImportIndicatorsRequest r, ServerCallContext call)
@@ -291,6 +286,16 @@ public sealed class KpiGrpcService(
     }
 
     DateOnly Today() => DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
+
+    /// <summary>A command on one indicator of a project: the project and the indicator checked (a repeat of a command
+    /// that committed answered from its receipt while Projects cannot be reached), the command run.</summary>
+    async Task<CommandResult> Run(string requestId, string projectId, string indicatorCode, long? expectedVersion, Google.Protobuf.IMessage request,
+        ServerCallContext call, Func<Guid, Indicator, ProjectIndicators?, Decision> decide)
+    {
+        var command = new CommandEnvelope(requestId, expectedVersion, RequestContext.From(call), request);
+        var ((id, indicator), earlier) = await commands.Ask(command, () => Check(projectId, indicatorCode, call));
+        return earlier ?? await commands.Write(command, id, (ProjectIndicators? state) => decide(id, indicator, state));
+    }
 
     /// <summary>The project exists and the caller may change its indicators (project managers: their own projects).</summary>
     async Task<(Guid, Indicator)> Check(string projectId, string indicatorCode, ServerCallContext call)

@@ -99,7 +99,7 @@ public sealed class CommandRunner(IDocumentStore store, TimeProvider time)
         catch (DependencyUnavailableException)
         {
             await using var query = store.QuerySession();
-            if (await query.LoadAsync<CommandReceipt>(ReceiptId(command)) is { } earlier) return (default!, Replay(earlier, Hash(command.Request)));
+            if (await Earlier(query, ReceiptId(command), Hash(command.Request)) is { } earlier) return (default!, earlier);
             throw;
         }
     }
@@ -128,7 +128,7 @@ public sealed class CommandRunner(IDocumentStore store, TimeProvider time)
             try
             {
                 await using var session = store.LightweightSession();
-                if (lookFirst && await session.LoadAsync<CommandReceipt>(receiptId) is { } earlier) return Replay(earlier, hash);
+                if (lookFirst && await Earlier(session, receiptId, hash) is { } earlier) return earlier;
 
                 session.CorrelationId = command.Context.CorrelationId;
                 session.CausationId = command.RequestId;
@@ -148,7 +148,7 @@ public sealed class CommandRunner(IDocumentStore store, TimeProvider time)
                 // A copy of this request that ran first (a retry racing its original) has its receipt
                 // now: that copy's result is the answer, whatever this copy ran into deciding again.
                 await using var query = store.QuerySession();
-                if (await query.LoadAsync<CommandReceipt>(receiptId) is { } winner) return Replay(winner, hash);
+                if (await Earlier(query, receiptId, hash) is { } winner) return winner;
                 if (mustExist is not null && command.ExpectedVersion is not null && IsStreamConflict(e) &&
                     await query.Events.FetchStreamStateAsync(streamId) is null)
                     throw new NotFoundException(mustExist, streamId.ToString());
@@ -174,6 +174,11 @@ public sealed class CommandRunner(IDocumentStore store, TimeProvider time)
 
     static bool IsUniqueViolation(Exception e) =>
         (e as PostgresException ?? e.InnerException as PostgresException)?.SqlState == PostgresErrorCodes.UniqueViolation;
+
+    /// <summary>The result of an earlier copy of the request, from its receipt (ALREADY_EXISTS if the id was used for a
+    /// different request); null if there is none.</summary>
+    static async Task<CommandResult?> Earlier(IQuerySession session, string receiptId, string hash) =>
+        await session.LoadAsync<CommandReceipt>(receiptId) is { } receipt ? Replay(receipt, hash) : null;
 
     static CommandResult Replay(CommandReceipt receipt, string hash) => receipt.RequestHash == hash
         ? Result(receipt, replayed: true)
