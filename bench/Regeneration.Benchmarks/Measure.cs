@@ -1,7 +1,8 @@
 // Runs an operation from N concurrent workers for a fixed time and reports throughput and exact
 // latency percentiles (every latency kept, sorted), after a warm-up of the same load that is not measured
-// (the JIT recompiles hot code with tiered compilation in a process's first seconds: measured as it was, a
-// freshly started service spent a fifth of the machine's CPU in the JIT during the write benchmark).
+// (the JIT recompiles hot code with tiered compilation in a process's first seconds or minute: measured as it was,
+// a freshly started service spent a fifth of the machine's CPU in the JIT during the write benchmark), lasting until
+// the JIT is done.
 using System.Diagnostics;
 
 namespace Regeneration.Benchmarks;
@@ -16,16 +17,57 @@ public static class Measure
 {
     /// <param name="operation">(worker, iteration) → one operation.</param>
     /// <param name="afterWarmUp">Runs between the warm-up and the measurement (e.g. resets statistics).</param>
+    /// <summary>The processes whose JIT the warm-up waits for (the services, the gateway, this process).</summary>
+    public static IReadOnlyList<int> Processes { get; set; } = [Environment.ProcessId];
+
     public static async Task<Result> Run(string scenario, string variant, int workers, TimeSpan warmUp, TimeSpan duration,
         Func<int, long, Task> operation, Func<Task>? afterWarmUp = null)
     {
-        if (warmUp > TimeSpan.Zero) await Load(workers, warmUp, operation, firstIteration: 1_000_000_000);
+        if (warmUp > TimeSpan.Zero) await WarmUp(scenario, workers, warmUp, operation);
         if (afterWarmUp is not null) await afterWarmUp();
         Console.WriteLine($"measuring {scenario}: {variant} ({duration.TotalSeconds} s)");
         var (latencies, errors, seconds) = await Load(workers, duration, operation, firstIteration: 0);
         var all = latencies.SelectMany(l => l).Order().ToArray();
         double At(double q) => all.Length == 0 ? double.NaN : all[Math.Min(all.Length - 1, (int)(q * all.Length))];
         return new Result(scenario, variant, workers, all.Length, errors, seconds, At(0.50), At(0.95), At(0.99));
+    }
+
+    /// <summary>The same load, unmeasured, for at least <paramref name="least"/> and then until no process's JIT still
+    /// recompiles hot code in the background (its tiered-compilation thread under 2 % of a core over a window), at
+    /// most six times as long. On a slow machine a service's JIT took 35-45 s of load to finish its work (a fixed 20 s
+    /// left it compiling with 27-40 % of a core through the measurement: BENCHMARKS.md, 1).</summary>
+    static async Task WarmUp(string scenario, int workers, TimeSpan least, Func<int, long, Task> operation)
+    {
+        var (clock, window, compiled) = (Stopwatch.StartNew(), TimeSpan.FromSeconds(5), JitSeconds());
+        for (var round = 0; ; round++)
+        {
+            await Load(workers, window, operation, firstIteration: 1_000_000_000 + round * 10_000_000L);
+            var (now, last) = (JitSeconds(), compiled);
+            compiled = now;
+            var quiet = now - last < 0.02 * window.TotalSeconds;
+            if (clock.Elapsed >= least && quiet || clock.Elapsed >= 6 * least)
+            {
+                Console.WriteLine($"warm-up of {scenario}: {clock.Elapsed.TotalSeconds:0} s{(quiet ? "" : ", the JIT still compiling")}");
+                return;
+            }
+        }
+    }
+
+    /// <summary>CPU seconds the processes' background JIT threads (".NET Tiered Com") have used.</summary>
+    static double JitSeconds()
+    {
+        var ticks = 0L;
+        foreach (var pid in Processes)
+            foreach (var task in Directory.Exists($"/proc/{pid}/task") ? Directory.GetDirectories($"/proc/{pid}/task") : [])
+                try
+                {
+                    if (File.ReadAllText(Path.Combine(task, "comm")).Trim() != ".NET Tiered Com") continue;
+                    var stat = File.ReadAllText(Path.Combine(task, "stat"));
+                    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');   // after "pid (comm) ": state is field 3
+                    ticks += long.Parse(fields[11]) + long.Parse(fields[12]);      // utime, stime (fields 14, 15)
+                }
+                catch (IOException) { }   // the thread ended
+        return ticks / 100.0;   // USER_HZ
     }
 
     static async Task<(List<double>[] Latencies, long Errors, double Seconds)> Load(int workers, TimeSpan duration,

@@ -43,7 +43,7 @@ Environment.SetEnvironmentVariable("REGENERATION_POSTGRES_DURABLE", "1");
 // published port (Docker's userland proxy costs CPU on every round trip). REGENERATION_POSTGRES_DIRECT=0: the port.
 if (Environment.GetEnvironmentVariable("REGENERATION_POSTGRES_DIRECT") is null) Environment.SetEnvironmentVariable("REGENERATION_POSTGRES_DIRECT", "1");
 
-Console.WriteLine($"Regeneration benchmarks — {Environment.ProcessorCount} cores, {seconds} s per measurement after {warmUp.TotalSeconds} s of warm-up, {workers} workers, PostgreSQL: {PostgresServer.Mode}");
+Console.WriteLine($"Regeneration benchmarks — {Environment.ProcessorCount} cores, {seconds} s per measurement after a warm-up of at least {warmUp.TotalSeconds} s (until no process's JIT is still at work), {workers} workers, PostgreSQL: {PostgresServer.Mode}");
 // The formula alone needs no database. In a full run it comes last: the portfolios it builds in this process slowed
 // the gRPC milestone updates measured after them (1,426 against 1,905 ops/s, one run each).
 if (only.SetEquals(["formula"]))
@@ -56,6 +56,7 @@ var db = $"ConnectionStrings:Postgres={database}";
 using var system = await SystemProcesses.StartAsync(database);
 var (projects, budget, kpi, gateway) = (system.Projects, system.Budget, system.Kpi, system.Gateway);
 var memory = new Memory(system.All);
+Measure.Processes = [Environment.ProcessId, .. system.All.Values.Select(p => p.ProcessId)];
 // A run that fails shows why: each process's last words (the services log their unexpected errors).
 AppDomain.CurrentDomain.UnhandledException += (_, _) =>
 {

@@ -83,6 +83,9 @@ public sealed class ServiceProcess(string project, string[] settings) : IDisposa
         return process.ExitCode;
     }
 
+    /// <summary>The operating system's id of the running process.</summary>
+    public int ProcessId => process!.Id;
+
     /// <summary>Resident set size now, in bytes.</summary>
     public long ResidentBytes()
     {
