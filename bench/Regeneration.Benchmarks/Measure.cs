@@ -15,11 +15,11 @@ public sealed record Result(string Scenario, string Variant, int Workers, long O
 
 public static class Measure
 {
-    /// <param name="operation">(worker, iteration) → one operation.</param>
-    /// <param name="afterWarmUp">Runs between the warm-up and the measurement (e.g. resets statistics).</param>
     /// <summary>The processes whose JIT the warm-up waits for (the services, the gateway, this process).</summary>
     public static IReadOnlyList<int> Processes { get; set; } = [Environment.ProcessId];
 
+    /// <param name="operation">(worker, iteration) → one operation.</param>
+    /// <param name="afterWarmUp">Runs between the warm-up and the measurement (e.g. resets statistics).</param>
     public static async Task<Result> Run(string scenario, string variant, int workers, TimeSpan warmUp, TimeSpan duration,
         Func<int, long, Task> operation, Func<Task>? afterWarmUp = null)
     {
@@ -34,8 +34,8 @@ public static class Measure
 
     /// <summary>The same load, unmeasured, for at least <paramref name="least"/> and then until no process's JIT still
     /// recompiles hot code in the background (its tiered-compilation thread under 2 % of a core over a window), at
-    /// most six times as long. On a slow machine a service's JIT took 35-45 s of load to finish its work (a fixed 20 s
-    /// left it compiling with 27-40 % of a core through the measurement: BENCHMARKS.md, 1).</summary>
+    /// most six times as long. On a slow machine a service's JIT took 35-45 s of load to finish its work: after a fixed
+    /// 20 s it still took 40 % of the Projects service's CPU through the measurement (BENCHMARKS.md, 1).</summary>
     static async Task WarmUp(string scenario, int workers, TimeSpan least, Func<int, long, Task> operation)
     {
         var (clock, window, compiled) = (Stopwatch.StartNew(), TimeSpan.FromSeconds(5), JitSeconds());
