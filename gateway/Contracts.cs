@@ -1,6 +1,5 @@
 // The REST resources, as JSON for people and dashboards, and their mapping from the gRPC contract.
 // Enum values lose their contract prefix (PROJECT_STATUS_ACTIVE -> ACTIVE); money stays whole won.
-using System.Collections.Frozen;
 using System.Text.Json;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
@@ -84,17 +83,14 @@ static class Map
         ["PROJECT_STATUS_", "PROJECT_CATEGORY_", "MILESTONE_STATUS_", "FUNDING_SOURCE_", "RAG_", "POLARITY_", "BASIS_"];
 
     /// <summary>PROJECT_STATUS_ACTIVE -> ACTIVE.</summary>
-    public static string Short(string name) => Prefixes.FirstOrDefault(p => name.StartsWith(p, StringComparison.Ordinal)) is { } p ? name[p.Length..] : name;
-
-    static string Short<TEnum>(TEnum value) where TEnum : struct, System.Enum =>
-        Shorts<TEnum>.Defined.TryGetValue(value, out var name) ? name : Short(ContractNames.Of(value));
-
-    /// <summary>Each defined value's short name, made once per enum type (a rollup names hundreds of values).</summary>
-    static class Shorts<TEnum> where TEnum : struct, System.Enum
+    public static string Short(string name)
     {
-        public static readonly FrozenDictionary<TEnum, string> Defined =
-            System.Enum.GetValues<TEnum>().Distinct().ToFrozenDictionary(v => v, v => Short(ContractNames.Of(v)));
+        foreach (var prefix in Prefixes)
+            if (name.StartsWith(prefix, StringComparison.Ordinal)) return name[prefix.Length..];
+        return name;
     }
+
+    static string Short<TEnum>(TEnum value) where TEnum : struct, System.Enum => Short(ContractNames.Of(value));
 
     static DateTimeOffset Time(Timestamp t) => t.ToDateTimeOffset();
 

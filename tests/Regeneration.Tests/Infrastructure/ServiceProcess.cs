@@ -38,9 +38,7 @@ public sealed class ServiceProcess(string project, string[] settings) : IDisposa
 
     public void Start()
     {
-        var configuration = typeof(ServiceProcess).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()!.Configuration;
-        var folder = project == "Gateway" ? "gateway" : Path.Combine("services", project);
-        var dll = Path.Combine(Repository.Root(), folder, "bin", configuration, "net10.0", $"Regeneration.{project}.dll");
+        var dll = BuildOutput(project);
         if (!File.Exists(dll)) throw new FileNotFoundException($"{dll} is missing: build the solution first", dll);
         // Later arguments win, so a test's settings override the defaults.
         var start = new ProcessStartInfo("dotnet", [dll, $"--urls={Address}", .. Defaults.Concat(settings).Select(s => "--" + s)])
@@ -52,6 +50,14 @@ public sealed class ServiceProcess(string project, string[] settings) : IDisposa
         process.ErrorDataReceived += (_, e) => Append(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+    }
+
+    /// <summary>The project's program in its build output (this test build's configuration).</summary>
+    public static string BuildOutput(string project)
+    {
+        var configuration = typeof(ServiceProcess).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()!.Configuration;
+        var folder = project == "Gateway" ? "gateway" : Path.Combine("services", project);
+        return Path.Combine(Repository.Root(), folder, "bin", configuration, "net10.0", $"Regeneration.{project}.dll");
     }
 
     void Append(string? line)
