@@ -153,9 +153,10 @@ public sealed class InputSync(IDocumentStore store, ProjectService.ProjectServic
         await using var query = store.QuerySession();
         var result = new Regeneration.Kpi.V1.Freshness();
         var now = time.GetUtcNow();
-        foreach (var feed in new[] { ProjectsFeed, BudgetFeed })
+        var checkpoints = (await query.LoadManyAsync<FeedCheckpoint>(cancellation, Feeds)).ToDictionary(c => c.Id);
+        foreach (var feed in Feeds)
         {
-            var checkpoint = await query.LoadAsync<FeedCheckpoint>(feed, cancellation);
+            var checkpoint = checkpoints.GetValueOrDefault(feed);
             string? error;
             lock (lastErrors) error = lastErrors.GetValueOrDefault(feed);
             var entry = new Regeneration.Kpi.V1.FeedFreshness { Feed = feed, LastSequence = checkpoint?.Sequence ?? 0, LastError = error ?? "" };
