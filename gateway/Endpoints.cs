@@ -80,28 +80,30 @@ public static class Endpoints
             [.. trend.Dimensions.Select(d => new DimensionTrendDto(d.Dimension, d.ScoreFrom, d.ScoreTo, d.LevelFrom, d.LevelTo))]);
     }
 
-    /// <summary>The KPI rollup and the budget burn, fetched side by side; a part whose service fails is listed as missing.</summary>
+    /// <summary>The KPI rollup and the budget burn, fetched side by side; a part whose service fails is listed as missing.
+    /// Parts rendered before are offered to their services by their versions and copied when still the same.</summary>
     static async Task<IResult> Rollup(DateTimeOffset? at, bool? refresh, int? pageSize, string? pageToken, KpiService.KpiServiceClient kpi,
-        BudgetService.BudgetServiceClient budget, ServiceCalls calls, CancellationToken ct)
+        BudgetService.BudgetServiceClient budget, ServiceCalls calls, RenderedRollups rendered, CancellationToken ct)
     {
+        var page = $"{at?.UtcTicks}|{pageSize}|{pageToken}";
+        var held = rendered.Held(page);
         var request = new GetKpiRollupRequest
         {
             At = Instant(at), Refresh = refresh ?? false, Page = new PageRequest { PageSize = pageSize ?? 0, PageToken = pageToken ?? "" },
+            IfNoneMatch = held?.Version ?? "",
         };
         var rollupCall = Part(Downstream.Kpi, "kpis", () => calls.Run(Downstream.ForInstant(Downstream.Kpi, at), o => kpi.GetKpiRollupAsync(request, o).ResponseAsync, ct));
+        var heldBudget = rendered.HeldBudget();
         var budgetCall = Part(Downstream.Budget, "budget", () => calls.Run(Downstream.Budget,
-            o => budget.GetPortfolioBudgetAsync(new GetPortfolioBudgetRequest(), o).ResponseAsync, ct), supplementary: true);
+            o => budget.GetPortfolioBudgetAsync(new GetPortfolioBudgetRequest { IfNoneMatch = heldBudget?.Version ?? "" }, o).ResponseAsync, ct),
+            supplementary: true);
         var (rollup, rollupMissing) = await rollupCall;
         var (burn, budgetMissing) = await budgetCall;
         MissingPartDto[] missing = [.. new[] { rollupMissing, budgetMissing }.OfType<MissingPartDto>()];
         if (rollup is null && burn is null) throw new GatewayProblem(ProblemMapper.Problem(503, "service-unavailable",
             "The rollup is unavailable", "Neither the KPI nor the Budget service answered."));
-        return Results.Ok(new KpiRollupDto(rollup is null ? null : Map.Short(ContractNames.Of(rollup.Basis)), rollup?.At.ToDateTimeOffset(),
-            rollup is null ? [] : [.. rollup.Projects.Select(p => p.Dto())],
-            rollup is null ? [] : [.. rollup.ByCategory.Select(g => g.Dto())],
-            rollup is null ? [] : [.. rollup.ByDistrict.Select(g => g.Dto())],
-            rollup?.Portfolio.Dto(), burn?.Dto(), rollup?.Freshness.Dto(), missing,
-            rollup?.NextPageToken is { Length: > 0 } next ? next : null));
+        return new RollupAnswer(rollup is null ? null : rendered.Page(page, held, rollup), rollup?.At.ToDateTimeOffset(), rollup?.Freshness.Dto(),
+            burn is null ? null : rendered.Budget(heldBudget, burn), missing);
     }
 
     /// <summary>One part of a composed answer, or why it is missing: the service is down or failing (any part), or — for a

@@ -77,14 +77,19 @@ public sealed class BudgetGrpcService(CommandRunner commands, IDocumentStore sto
         // every PortfolioCache.ListingLifetime.
         var version = await StoreVersion.Current(store, call.CancellationToken);
         var listingEpoch = time.GetUtcNow().Ticks / PortfolioCache.ListingLifetime.Ticks;
+        var key = $"{version}/{listingEpoch}";
+        var named = StoreVersion.Name(key);
+        if (r.IfNoneMatch == named) return new GetPortfolioBudgetResponse { Version = named, NotModified = true };
         // Computed once for every caller waiting on it (see Memo): not cancelled with any one of them.
-        return await cache.Answers.Get($"{version}/{listingEpoch}", async () =>
+        return await cache.Answers.Get(key, async () =>
         {
             var listings = projects.All(CancellationToken.None);
             IReadOnlyList<ProjectBudget> budgets;
             await using (var session = store.QuerySession())
                 budgets = await session.Query<ProjectBudget>().ToListAsync();
-            return ProtoMapping.ToPortfolio(budgets, await listings);
+            var answer = ProtoMapping.ToPortfolio(budgets, await listings);
+            answer.Version = named;
+            return answer;
         });
     }
 

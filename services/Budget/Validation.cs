@@ -77,6 +77,11 @@ sealed class RecordExpenditureValidator : AbstractValidator<RecordExpenditureReq
     }
 }
 
+sealed class GetPortfolioBudgetValidator : AbstractValidator<GetPortfolioBudgetRequest>
+{
+    public GetPortfolioBudgetValidator() => RuleFor(x => x.IfNoneMatch).AnswerVersion();
+}
+
 sealed class GetProjectBudgetValidator : AbstractValidator<GetProjectBudgetRequest>
 {
     public GetProjectBudgetValidator() => RuleFor(x => x.ProjectId).Uuid();

@@ -110,18 +110,25 @@ public sealed class KpiGrpcService(
         var date = DateOnly.FromDateTime(at.UtcDateTime);
         GetKpiRollupResponse Compute() => Rollup(basis, date, load());
 
-        var whole = key is null ? Compute() : await cache.Rollups.Get($"{key}/{date}", () => Task.FromResult(Compute())).WaitAsync(call.CancellationToken);
-        // A page of the (kept, shared, never changed) answer: the groups whole, the projects after the token.
         var size = Paging.Size(r.Page);
         var after = Paging.After(r.Page);
-        var first = after is null ? 0 : FirstAfter(whole.Projects, after);
         var response = new GetKpiRollupResponse
         {
-            Basis = whole.Basis, ByCategory = { whole.ByCategory }, ByDistrict = { whole.ByDistrict }, Portfolio = whole.Portfolio,
-            Projects = { whole.Projects.Skip(first).Take(size) },
-            At = Timestamp.FromDateTimeOffset(at),
-            Freshness = await sync.Freshness(call.CancellationToken),
+            Basis = basis, At = Timestamp.FromDateTimeOffset(at), Freshness = await sync.Freshness(call.CancellationToken),
+            Version = key is null ? "" : StoreVersion.Name($"{key}/{date}|{size}|{after}"),
         };
+        if (response.Version.Length > 0 && response.Version == r.IfNoneMatch)
+        {
+            response.NotModified = true;
+            return response;
+        }
+        var whole = key is null ? Compute() : await cache.Rollups.Get($"{key}/{date}", () => Task.FromResult(Compute())).WaitAsync(call.CancellationToken);
+        // A page of the (kept, shared, never changed) answer: the groups whole, the projects after the token.
+        var first = after is null ? 0 : FirstAfter(whole.Projects, after);
+        response.ByCategory.Add(whole.ByCategory);
+        response.ByDistrict.Add(whole.ByDistrict);
+        response.Portfolio = whole.Portfolio;
+        response.Projects.Add(whole.Projects.Skip(first).Take(size));
         if (first + size < whole.Projects.Count) response.NextPageToken = Paging.Token(whole.Projects[first + size - 1].Code);
         return response;
     }

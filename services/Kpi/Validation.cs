@@ -111,6 +111,7 @@ sealed class GetKpiRollupValidator : AbstractValidator<GetKpiRollupRequest>
     {
         RuleFor(x => x.At).Instant();
         RuleFor(x => x.Page).SetValidator(new PageRequestValidator());
+        RuleFor(x => x.IfNoneMatch).AnswerVersion();
     }
 }
 

@@ -36,6 +36,11 @@ public static class StoreVersion
         Volatile.Write(ref holder.Last, now);
         return now.Version;
     }
+
+    /// <summary>The version callers are given for an answer kept under <paramref name="key"/> (a store version and
+    /// what else the answer depends on): the key hashed, so that it is compared, never parsed.</summary>
+    public static string Name(string key) =>
+        Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)), 0, 16);
 }
 
 /// <summary>One computed answer per key, replaced when the key changes (e.g. the store version moved). The

@@ -25,7 +25,7 @@ public static class Telemetry
             })
             .WithMetrics(metrics =>
             {
-                metrics.AddAspNetCoreInstrumentation().AddHttpClientInstrumentation().AddMeter("Marten");
+                metrics.AddAspNetCoreInstrumentation().AddHttpClientInstrumentation().AddMeter("Marten", "Regeneration.*");
                 if (otlp) metrics.AddOtlpExporter();
             });
         return services;

@@ -11,6 +11,10 @@ public static class ValidationRules
         rule.NotEmpty().WithMessage("is required (a client-chosen id that makes the command idempotent)")
             .MaximumLength(128);
 
+    /// <summary>An if_none_match: empty, or a version this service gave (<see cref="StoreVersion.Name"/>).</summary>
+    public static IRuleBuilderOptions<T, string> AnswerVersion<T>(this IRuleBuilder<T, string> rule) =>
+        rule.MaximumLength(64).WithMessage("must be a version this service gave");
+
     public static IRuleBuilderOptions<T, string> Uuid<T>(this IRuleBuilder<T, string> rule) =>
         rule.Must(v => Guid.TryParse(v, out _)).WithMessage("must be a UUID");
 

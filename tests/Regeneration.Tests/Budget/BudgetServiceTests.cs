@@ -71,6 +71,37 @@ public class BudgetServiceTests(BudgetServers servers) : IClassFixture<BudgetSer
     }
 
     [Fact]
+    public async Task Portfolio_totals_the_caller_holds_come_back_not_modified_until_money_moves()
+    {
+        var (projectId, _) = await RegisterActive(projects);
+        await Allocate(projectId, FundingSource.National, 1_000_000);
+        // The totals' version also moves every 10 s (the projects' categories and districts are taken again): a
+        // second look may fall just after such a turn, three in a row cannot.
+        GetPortfolioBudgetResponse held = null!, again = null!;
+        for (var attempt = 0; attempt < 3 && again?.NotModified != true; attempt++)
+        {
+            held = await budget.GetPortfolioBudgetAsync(new GetPortfolioBudgetRequest());
+            Assert.NotEmpty(held.Version);
+            Assert.False(held.NotModified);
+            again = await budget.GetPortfolioBudgetAsync(new GetPortfolioBudgetRequest { IfNoneMatch = held.Version });
+        }
+        Assert.True(again.NotModified);
+        Assert.Equal(held.Version, again.Version);
+        Assert.Null(again.Totals);
+        Assert.Empty(again.ByDistrict);
+
+        await Allocate(projectId, FundingSource.National, 2_000_000);
+        var moved = await budget.GetPortfolioBudgetAsync(new GetPortfolioBudgetRequest { IfNoneMatch = held.Version });
+        Assert.False(moved.NotModified);
+        Assert.NotEqual(held.Version, moved.Version);
+        Assert.Equal(held.Totals.AllocatedWon + 2_000_000, moved.Totals.AllocatedWon);
+
+        var tooLong = await Assert.ThrowsAsync<RpcException>(() => budget.GetPortfolioBudgetAsync(new GetPortfolioBudgetRequest { IfNoneMatch = new string('a', 65) }).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, tooLong.StatusCode);
+        Assert.Equal(["if_none_match"], tooLong.ViolatedFields());
+    }
+
+    [Fact]
     public async Task Over_commitment_is_failed_precondition_with_the_amounts_and_writes_nothing()
     {
         var (projectId, _) = await RegisterActive(projects);

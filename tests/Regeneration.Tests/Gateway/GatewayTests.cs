@@ -3,7 +3,10 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
+using System.Diagnostics.Metrics;
 using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 using Regeneration.Gateway;
 using Regeneration.Projects.V1;
 using Regeneration.ServiceDefaults;
@@ -153,6 +156,86 @@ public class GatewayTests(GatewayServers servers) : IClassFixture<GatewayServers
         Assert.Equal(project.Code, kpis.Code);
         var portfolio = await Read<PortfolioBudgetDto>(await executive.GetAsync("/api/v1/budget"));
         Assert.Equal(16, portfolio.BudgetCount);
+    }
+
+    [Fact]
+    public async Task An_unchanged_rollup_is_rendered_once_and_answered_alike_until_an_input_moves()
+    {
+        // The gateway's own count of the rollup's parts rendered and kept (this gateway's meters only).
+        var meters = servers.GatewayServices.GetRequiredService<IMeterFactory>();
+        var outcomes = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Scope == meters && instrument.Name == "regeneration.gateway.rollup.parts") l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((_, _, tags, _) =>
+        {
+            var part = "";
+            var outcome = "";
+            foreach (var tag in tags)
+                if (tag.Key == "part") part = (string)tag.Value!;
+                else if (tag.Key == "outcome") outcome = (string)tag.Value!;
+            outcomes.Enqueue($"{part} {outcome}");
+        });
+        listener.Start();
+        string[] Of(string part) => [.. outcomes.Where(o => o.StartsWith(part + " ", StringComparison.Ordinal)).Select(o => o[(part.Length + 1)..])];
+
+        var first = await Body(await executive.GetAsync("/api/v1/kpis?pageSize=7&refresh=true"));
+        var second = await Body(await executive.GetAsync("/api/v1/kpis?pageSize=7"));
+        Assert.Equal(["rendered", "kept"], Of("kpis"));
+        // The budget burn is kept too (its version also moves every 10 s, as the projects' districts are taken again).
+        Assert.Contains("kept", Of("budget"));
+        // The same answer; only the instant and the freshness are of the call.
+        Assert.True(JsonNode.DeepEquals(WithoutCallParts(first), WithoutCallParts(second)), $"{first}\n{second}");
+        // Either way the answer is the documented resource's JSON: read as a KpiRollupDto and written again, it is the same.
+        foreach (var body in new[] { first, second })
+            Assert.True(JsonNode.DeepEquals(body, JsonSerializer.SerializeToNode(body.Deserialize<KpiRollupDto>(Json), Json)), body.ToJsonString());
+
+        // A measurement moves the page: rendered again, with it. (The same value as the latest, observed now: the
+        // demo portfolio's maturity, which other tests read, stays as it is.)
+        var project = second["projects"]!.AsArray()
+            .First(p => (string)p!["status"]! == "ACTIVE" && p["indicators"]!.AsArray().Any(i => i!["latest"] is not null))!;
+        var projectId = (string)project["projectId"]!;
+        var indicator = project["indicators"]!.AsArray().First(i => i!["latest"] is not null)!;
+        var observedAt = DateTimeOffset.UtcNow.AddSeconds(-1);
+        await servers.System.KpiClient.RecordMeasurementAsync(new Regeneration.Kpi.V1.RecordMeasurementRequest
+        {
+            RequestId = Requests.NewRequestId(), ProjectId = projectId, IndicatorCode = (string)indicator["code"]!,
+            Value = indicator["latest"]!["value"]!.GetValue<double>(), Source = "gateway test",
+            ObservedAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(observedAt),
+        });
+        var third = await Body(await executive.GetAsync("/api/v1/kpis?pageSize=7"));
+        Assert.Equal(["rendered", "kept", "rendered"], Of("kpis"));
+        var measured = third["projects"]!.AsArray().Single(p => (string)p!["projectId"]! == projectId)!["indicators"]!.AsArray()
+            .Single(i => (string)i!["code"]! == (string)indicator["code"]!)!;
+        Assert.Equal(observedAt.ToUnixTimeSeconds(), measured["latest"]!["observedAt"]!.GetValue<DateTimeOffset>().ToUnixTimeSeconds());
+
+        // An allocation (of one won) moves the budget burn: rendered again, with it.
+        await servers.System.BudgetClient.AllocateFundsAsync(new Regeneration.Budget.V1.AllocateFundsRequest
+        {
+            RequestId = Requests.NewRequestId(), ProjectId = projectId, Source = Regeneration.Budget.V1.FundingSource.Municipal, FiscalYear = 2027, AmountWon = 1,
+        });
+        var budgetsRendered = Of("budget").Count(o => o == "rendered");
+        var fourth = await Body(await executive.GetAsync("/api/v1/kpis?pageSize=7"));
+        Assert.Equal("rendered", Of("budget")[^1]);
+        Assert.Equal(budgetsRendered + 1, Of("budget").Count(o => o == "rendered"));
+        Assert.Equal(third["budget"]!["totals"]!["allocated"]!.GetValue<long>() + 1, fourth["budget"]!["totals"]!["allocated"]!.GetValue<long>());
+
+        static async Task<JsonNode> Body(HttpResponseMessage response)
+        {
+            Assert.True(response.IsSuccessStatusCode, $"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+            Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+            return JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        }
+
+        static JsonNode WithoutCallParts(JsonNode body)
+        {
+            var copy = body.DeepClone().AsObject();
+            copy.Remove("at");
+            copy.Remove("freshness");
+            return copy;
+        }
     }
 
     [Fact]

@@ -21,6 +21,7 @@ public class GatewayServers : IAsyncLifetime
     /// <summary>Whether every call between the parts crosses a FaultProxy.</summary>
     protected virtual bool Proxied => false;
     public string GatewayAddress { get; private set; } = "";
+    public IServiceProvider GatewayServices => gateway!.Services;
 
     /// <summary>Gateway settings a fixture may change, as "Key=Value".</summary>
     protected virtual string[] GatewaySettings => ["RateLimits:PermitsPerSecond=1000", "RateLimits:Burst=2000"];

@@ -480,6 +480,62 @@ public class KpiServiceTests(SystemServers servers) : IClassFixture<SystemServer
     }
 
     [Fact]
+    public async Task A_rollup_page_the_caller_holds_comes_back_not_modified_until_one_of_its_inputs_moves()
+    {
+        var (projectId, _, _) = await Project();
+        var all = new Regeneration.Common.V1.PageRequest { PageSize = 500 };
+        var first = await kpi.GetKpiRollupAsync(new GetKpiRollupRequest { Refresh = true, Page = all });
+        Assert.NotEmpty(first.Version);
+        Assert.False(first.NotModified);
+
+        var again = await kpi.GetKpiRollupAsync(new GetKpiRollupRequest { IfNoneMatch = first.Version, Page = all });
+        Assert.True(again.NotModified);
+        Assert.Equal(first.Version, again.Version);
+        Assert.Empty(again.Projects);
+        Assert.Empty(again.ByCategory);
+        Assert.Null(again.Portfolio);
+        Assert.Equal(Basis.Current, again.Basis);
+        Assert.NotNull(again.At);
+        Assert.Equal(2, again.Freshness.Feeds.Count);
+
+        // Another page of the same answer is another version.
+        var other = await kpi.GetKpiRollupAsync(new GetKpiRollupRequest { IfNoneMatch = first.Version, Page = new() { PageSize = 1 } });
+        Assert.False(other.NotModified);
+        Assert.NotEqual(first.Version, other.Version);
+        Assert.Single(other.Projects);
+
+        // An input from another service (through its feed), then one of this service's own: each a new version, the page whole.
+        await budget.RecordExpenditureAsync(new RecordExpenditureRequest
+        {
+            RequestId = NewRequestId(), ProjectId = projectId, ContractRef = "CT-1", InvoiceRef = "INV-2", AmountWon = 500_000, SpentOn = "2025-04-01",
+        });
+        var spent = await kpi.GetKpiRollupAsync(new GetKpiRollupRequest { IfNoneMatch = first.Version, Refresh = true, Page = all });
+        Assert.False(spent.NotModified);
+        Assert.NotEqual(first.Version, spent.Version);
+        Assert.Equal(1_000_000, spent.Projects.Single(p => p.ProjectId == projectId).EarnedValue.AcWon);
+        await kpi.RecordMeasurementAsync(new RecordMeasurementRequest
+        {
+            RequestId = NewRequestId(), ProjectId = projectId, IndicatorCode = "TRA-01", Value = 50, Source = "Signal inventory",
+            ObservedAt = Timestamp.FromDateTime(new DateTime(2025, 9, 30, 0, 0, 0, DateTimeKind.Utc)),
+        });
+        var measured = await kpi.GetKpiRollupAsync(new GetKpiRollupRequest { IfNoneMatch = spent.Version, Page = all });
+        Assert.False(measured.NotModified);
+        Assert.NotEqual(spent.Version, measured.Version);
+        Assert.Equal(50, measured.Projects.Single(p => p.ProjectId == projectId).Indicators.Single(i => i.IndicatorCode == "TRA-01").Latest.Value);
+
+        // As of a past instant nothing is kept: no version, never "not modified".
+        var past = await kpi.GetKpiRollupAsync(new GetKpiRollupRequest
+        {
+            At = first.At, IfNoneMatch = measured.Version, Page = all,
+        });
+        Assert.Empty(past.Version);
+        Assert.False(past.NotModified);
+        Assert.NotEmpty(past.Projects);
+        var tooLong = await Assert.ThrowsAsync<RpcException>(() => kpi.GetKpiRollupAsync(new GetKpiRollupRequest { IfNoneMatch = new string('a', 65) }).ResponseAsync);
+        Assert.Equal(["if_none_match"], tooLong.ViolatedFields());
+    }
+
+    [Fact]
     public async Task A_change_that_commits_after_a_later_one_still_reaches_the_kept_answers()
     {
         // PostgreSQL hands event numbers out before commit: a command can take 101, another 102 and commit first. An
@@ -494,7 +550,8 @@ public class KpiServiceTests(SystemServers servers) : IClassFixture<SystemServer
         Assert.Equal(35, kept.Projects.Single(p => p.ProjectId == projectId).Indicators.Single(i => i.IndicatorCode == "TRA-01").Latest.Value);
 
         await late.Transaction.CommitAsync();
-        var after = await kpi.GetKpiRollupAsync(new GetKpiRollupRequest { Page = new() { PageSize = 500 } });
+        var after = await kpi.GetKpiRollupAsync(new GetKpiRollupRequest { IfNoneMatch = kept.Version, Page = new() { PageSize = 500 } });
+        Assert.False(after.NotModified);
         Assert.Equal(60, after.Projects.Single(p => p.ProjectId == projectId).Indicators.Single(i => i.IndicatorCode == "TRA-01").Latest.Value);
     }
 
