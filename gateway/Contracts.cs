@@ -148,14 +148,15 @@ static class Map
         [.. p.Contributions.Select(Dto)], p.ContributionCount, p.NextPageToken.Length > 0 ? p.NextPageToken : null, p.Freshness.Dto());
 
     public static MaturityDto Dto(this K.GetMaturityResponse m) => new(Short(m.Basis), Time(m.At), m.OverallLevel, m.OverallRule, m.Explanation,
-        [.. m.Dimensions.Select(d => new DimensionMaturityDto(
-            new DimensionDto(d.Dimension.Code, d.Dimension.Name, d.Dimension.Description, d.Dimension.Evidence), d.Evidenced, d.Score, d.Level,
-            [.. d.Contributions.Select(Dto)], d.ContributionCount,
-            [.. d.Gaps.Select(g => g.ActionCase == K.GapAction.ActionOneofCase.CompleteMilestone
-                ? new GapActionDto("COMPLETE_MILESTONE", g.CompleteMilestone.ProjectId, g.CompleteMilestone.ProjectCode, g.CompleteMilestone.MilestoneId,
-                    g.CompleteMilestone.MilestoneName, g.CompleteMilestone.Progress, null, null, null, g.ScoreAfter)
-                : new GapActionDto("REACH_TARGET", g.ReachTarget.ProjectId, g.ReachTarget.ProjectCode, null, null, null,
-                    g.ReachTarget.IndicatorCode, g.ReachTarget.Target, g.ReachTarget.Attainment, g.ScoreAfter))],
-            d.NextLevelThreshold, d.GapsInsufficient, d.Explanation))],
-        m.Freshness.Dto());
+        [.. m.Dimensions.Select(Dto)], m.Freshness.Dto());
+
+    public static DimensionMaturityDto Dto(this K.DimensionMaturity d) => new(
+        new DimensionDto(d.Dimension.Code, d.Dimension.Name, d.Dimension.Description, d.Dimension.Evidence), d.Evidenced, d.Score, d.Level,
+        [.. d.Contributions.Select(Dto)], d.ContributionCount,
+        [.. d.Gaps.Select(g => g.ActionCase == K.GapAction.ActionOneofCase.CompleteMilestone
+            ? new GapActionDto("COMPLETE_MILESTONE", g.CompleteMilestone.ProjectId, g.CompleteMilestone.ProjectCode, g.CompleteMilestone.MilestoneId,
+                g.CompleteMilestone.MilestoneName, g.CompleteMilestone.Progress, null, null, null, g.ScoreAfter)
+            : new GapActionDto("REACH_TARGET", g.ReachTarget.ProjectId, g.ReachTarget.ProjectCode, null, null, null,
+                g.ReachTarget.IndicatorCode, g.ReachTarget.Target, g.ReachTarget.Attainment, g.ScoreAfter))],
+        d.NextLevelThreshold, d.GapsInsufficient, d.Explanation);
 }

@@ -2,6 +2,7 @@
 // token, JSON out. Commands: Idempotency-Key -> request_id (one is made when absent, so the gateway's
 // own retries are safe), If-Match -> expected_version, ETag <- version.
 using System.Security.Claims;
+using System.Text.Json;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Microsoft.AspNetCore.Mvc;
@@ -26,7 +27,7 @@ public static class Endpoints
             .ProducesProblem(400).ProducesProblem(401).ProducesProblem(403).ProducesProblem(429)
             .ProducesProblem(502).ProducesProblem(503).ProducesProblem(504);
 
-        api.MapGet("/maturity", Maturity).WithTags("Maturity").WithSummary("The city's ISO 37106 maturity: per dimension with explanation and gaps, and overall")
+        api.MapGet("/maturity", Maturity).Produces<MaturityDto>().WithTags("Maturity").WithSummary("The city's ISO 37106 maturity: per dimension with explanation and gaps, and overall")
             .WithDescription("`at` unset: now; a past instant: as of then; a future date: the forecast if nothing changes. Each dimension " +
                 "lists its largest contributions (`maxContributions` 1..500, default 20) and `contributionCount`; every contribution: " +
                 "`/maturity/dimensions/{dimension}/contributions`.");
@@ -57,10 +58,26 @@ public static class Endpoints
 
     static Timestamp? Instant(DateTimeOffset? at) => at is { } t ? Timestamp.FromDateTimeOffset(t) : null;
 
-    static async Task<MaturityDto> Maturity(DateTimeOffset? at, bool? refresh, int? maxContributions, KpiService.KpiServiceClient kpi, ServiceCalls calls,
-        CancellationToken ct) =>
-        (await calls.Run(Downstream.ForInstant(Downstream.Kpi, at), o => kpi.GetMaturityAsync(
-            new GetMaturityRequest { At = Instant(at), Refresh = refresh ?? false, MaxContributions = maxContributions ?? 0 }, o).ResponseAsync, ct)).Dto();
+    /// <summary>The maturity; its dimensions, rendered before, are offered to the KPI service by their version and
+    /// copied when still the same.</summary>
+    static async Task<IResult> Maturity(DateTimeOffset? at, bool? refresh, int? maxContributions, KpiService.KpiServiceClient kpi, ServiceCalls calls,
+        RenderedAnswers rendered, CancellationToken ct)
+    {
+        var key = $"maturity|{at?.UtcTicks}|{maxContributions}";
+        var held = rendered.Held<RenderedMaturity>(key);
+        var maturity = await calls.Run(Downstream.ForInstant(Downstream.Kpi, at), o => kpi.GetMaturityAsync(new GetMaturityRequest
+        {
+            At = Instant(at), Refresh = refresh ?? false, MaxContributions = maxContributions ?? 0, IfNoneMatch = held?.Version ?? "",
+        }, o).ResponseAsync, ct);
+        var kept = rendered.Part("maturity", key, held, maturity.NotModified, maturity.Version, () => new RenderedMaturity(maturity.Version,
+            Map.Short(ContractNames.Of(maturity.Basis)), maturity.OverallLevel, maturity.OverallRule, maturity.Explanation,
+            JsonSerializer.SerializeToUtf8Bytes<IReadOnlyList<DimensionMaturityDto>>([.. maturity.Dimensions.Select(d => d.Dto())], rendered.Json)));
+        return new JsonAnswer(
+            (nameof(MaturityDto.Basis), kept.Basis), (nameof(MaturityDto.At), maturity.At.ToDateTimeOffset()),
+            (nameof(MaturityDto.OverallLevel), kept.OverallLevel), (nameof(MaturityDto.OverallRule), kept.OverallRule),
+            (nameof(MaturityDto.Explanation), kept.Explanation), (nameof(MaturityDto.Dimensions), new RawJson(kept.Dimensions)),
+            (nameof(MaturityDto.Freshness), maturity.Freshness.Dto()));
+    }
 
     static async Task<ContributionPageDto> Contributions(string dimension, DateTimeOffset? at, int? pageSize, string? pageToken,
         KpiService.KpiServiceClient kpi, ServiceCalls calls, CancellationToken ct) =>
@@ -83,27 +100,46 @@ public static class Endpoints
     /// <summary>The KPI rollup and the budget burn, fetched side by side; a part whose service fails is listed as missing.
     /// Parts rendered before are offered to their services by their versions and copied when still the same.</summary>
     static async Task<IResult> Rollup(DateTimeOffset? at, bool? refresh, int? pageSize, string? pageToken, KpiService.KpiServiceClient kpi,
-        BudgetService.BudgetServiceClient budget, ServiceCalls calls, RenderedRollups rendered, CancellationToken ct)
+        BudgetService.BudgetServiceClient budget, ServiceCalls calls, RenderedAnswers rendered, CancellationToken ct)
     {
-        var page = $"{at?.UtcTicks}|{pageSize}|{pageToken}";
-        var held = rendered.Held(page);
+        var pageKey = $"kpis|{at?.UtcTicks}|{pageSize}|{pageToken}";
+        const string burnKey = "budget";
+        var heldPage = rendered.Held<RenderedRollup>(pageKey);
+        var heldBurn = rendered.Held<RenderedBudget>(burnKey);
         var request = new GetKpiRollupRequest
         {
             At = Instant(at), Refresh = refresh ?? false, Page = new PageRequest { PageSize = pageSize ?? 0, PageToken = pageToken ?? "" },
-            IfNoneMatch = held?.Version ?? "",
+            IfNoneMatch = heldPage?.Version ?? "",
         };
         var rollupCall = Part(Downstream.Kpi, "kpis", () => calls.Run(Downstream.ForInstant(Downstream.Kpi, at), o => kpi.GetKpiRollupAsync(request, o).ResponseAsync, ct));
-        var heldBudget = rendered.HeldBudget();
         var budgetCall = Part(Downstream.Budget, "budget", () => calls.Run(Downstream.Budget,
-            o => budget.GetPortfolioBudgetAsync(new GetPortfolioBudgetRequest { IfNoneMatch = heldBudget?.Version ?? "" }, o).ResponseAsync, ct),
+            o => budget.GetPortfolioBudgetAsync(new GetPortfolioBudgetRequest { IfNoneMatch = heldBurn?.Version ?? "" }, o).ResponseAsync, ct),
             supplementary: true);
         var (rollup, rollupMissing) = await rollupCall;
         var (burn, budgetMissing) = await budgetCall;
         MissingPartDto[] missing = [.. new[] { rollupMissing, budgetMissing }.OfType<MissingPartDto>()];
         if (rollup is null && burn is null) throw new GatewayProblem(ProblemMapper.Problem(503, "service-unavailable",
             "The rollup is unavailable", "Neither the KPI nor the Budget service answered."));
-        return new RollupAnswer(rollup is null ? null : rendered.Page(page, held, rollup), rollup?.At.ToDateTimeOffset(), rollup?.Freshness.Dto(),
-            burn is null ? null : rendered.Budget(heldBudget, burn), missing);
+
+        var page = rollup is null ? null : rendered.Part("kpis", pageKey, heldPage, rollup.NotModified, rollup.Version, () => new RenderedRollup(
+            rollup.Version, Map.Short(ContractNames.Of(rollup.Basis)),
+            JsonSerializer.SerializeToUtf8Bytes<IReadOnlyList<ProjectKpisDto>>([.. rollup.Projects.Select(p => p.Dto())], rendered.Json),
+            JsonSerializer.SerializeToUtf8Bytes<IReadOnlyList<GroupKpisDto>>([.. rollup.ByCategory.Select(g => g.Dto())], rendered.Json),
+            JsonSerializer.SerializeToUtf8Bytes<IReadOnlyList<GroupKpisDto>>([.. rollup.ByDistrict.Select(g => g.Dto())], rendered.Json),
+            JsonSerializer.SerializeToUtf8Bytes(rollup.Portfolio?.Dto(), rendered.Json),
+            rollup.NextPageToken is { Length: > 0 } next ? next : null));
+        var burnJson = burn is null ? null : rendered.Part("budget", burnKey, heldBurn, burn.NotModified, burn.Version,
+            () => new RenderedBudget(burn.Version, JsonSerializer.SerializeToUtf8Bytes(burn.Dto(), rendered.Json)));
+        IReadOnlyList<ProjectKpisDto> none = [];
+        return new JsonAnswer(
+            (nameof(KpiRollupDto.Basis), page?.Basis), (nameof(KpiRollupDto.At), rollup?.At.ToDateTimeOffset()),
+            (nameof(KpiRollupDto.Projects), page is null ? none : new RawJson(page.Projects)),
+            (nameof(KpiRollupDto.ByCategory), page is null ? none : new RawJson(page.ByCategory)),
+            (nameof(KpiRollupDto.ByDistrict), page is null ? none : new RawJson(page.ByDistrict)),
+            (nameof(KpiRollupDto.Portfolio), page is null ? null : new RawJson(page.Portfolio)),
+            (nameof(KpiRollupDto.Budget), burnJson is null ? null : new RawJson(burnJson.Json)),
+            (nameof(KpiRollupDto.Freshness), rollup?.Freshness.Dto()), (nameof(KpiRollupDto.Missing), missing),
+            (nameof(KpiRollupDto.NextPageToken), page?.NextPageToken));
     }
 
     /// <summary>One part of a composed answer, or why it is missing: the service is down or failing (any part), or — for a

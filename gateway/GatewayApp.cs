@@ -26,7 +26,7 @@ public static class GatewayApp
         });
         var services = builder.Services;
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton<RenderedRollups>();
+        services.AddSingleton<RenderedAnswers>();
         services.AddRegenerationAuthentication(builder.Configuration);
         services.AddRegenerationTelemetry(builder.Configuration, "gateway");
         services.AddHttpContextAccessor();

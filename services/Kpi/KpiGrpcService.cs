@@ -157,7 +157,7 @@ public sealed class KpiGrpcService(
     public override async Task<GetMaturityResponse> GetMaturity(GetMaturityRequest r, ServerCallContext call)
     {
         Caller.From(call).EnsureCanRead(Area);
-        return await Maturity(r.At, RefreshWithin(r.Refresh, call), r.MaxContributions, call.CancellationToken);
+        return await Maturity(r.At, RefreshWithin(r.Refresh, call), r.MaxContributions, call.CancellationToken, r.IfNoneMatch);
     }
 
     public override async Task<GetMaturityTrendResponse> GetMaturityTrend(GetMaturityTrendRequest r, ServerCallContext call)
@@ -181,7 +181,8 @@ public sealed class KpiGrpcService(
     public override async Task<ListDimensionContributionsResponse> ListDimensionContributions(ListDimensionContributionsRequest r, ServerCallContext call)
     {
         Caller.From(call).EnsureCanRead(Area);
-        var (basis, instant, result) = await MaturityOf(r.At, null, call.CancellationToken);
+        var (basis, instant, computed, _) = await MaturityOf(r.At, null, call.CancellationToken);
+        var result = await computed();
         var dimension = result.Dimensions.FirstOrDefault(d => d.Dimension.Code == r.Dimension)
             ?? throw new NotFoundException("dimension", r.Dimension);
         var byCode = dimension.Contributions.OrderBy(c => c.Project.Code, StringComparer.Ordinal).ToList();
@@ -206,8 +207,10 @@ public sealed class KpiGrpcService(
     }
 
     /// <summary>The maturity at the instant, computed once per set of inputs (the current ones, or a forecast of them)
-    /// and kept until an input moves; the last one asked as of a past instant kept the same way.</summary>
-    async Task<(Basis Basis, DateTimeOffset At, MaturityResult Result)> MaturityOf(Timestamp? at, TimeSpan? refresh, CancellationToken cancellation)
+    /// and kept until an input moves; the last one asked as of a past instant kept the same way. The key it is kept
+    /// under comes first, the maturity when asked for (a caller that holds it needs only the key); no key: not kept.</summary>
+    async Task<(Basis Basis, DateTimeOffset At, Func<Task<MaturityResult>> Result, string? Key)> MaturityOf(Timestamp? at, TimeSpan? refresh,
+        CancellationToken cancellation)
     {
         // A kept answer is computed for every caller waiting on it: not cancelled with any one of them (see Memo); a
         // caller that goes away stops waiting for it.
@@ -219,15 +222,16 @@ public sealed class KpiGrpcService(
             // answers, not in their place: a dashboard polling the current maturity does not push it out.
             var instant = at.ToDateTimeOffset();
             var past = $"{await InputsKey(cancellation)}/as-of/{at.Seconds}.{at.Nanos:D9}";
-            return (Basis.AsOf, instant, await cache.PastMaturities.Get(past, async () =>
+            return (Basis.AsOf, instant, () => cache.PastMaturities.Get(past, async () =>
             {
                 var then = await portfolio.AsOf(instant, CancellationToken.None);
                 return await Compute(() => then, CancellationToken.None);
-            }).WaitAsync(cancellation));
+            }).WaitAsync(cancellation), past);
         }
         var (basis, instantOrNow, load, key) = await Inputs(at, refresh, cancellation);
         // (No key: the instant became past between the two looks at the clock; computed for the call.)
-        return (basis, instantOrNow, key is null ? await Compute(load, cancellation) : await cache.Maturities.Get(key, () => Compute(load, CancellationToken.None)).WaitAsync(cancellation));
+        return (basis, instantOrNow,
+            () => key is null ? Compute(load, cancellation) : cache.Maturities.Get(key, () => Compute(load, CancellationToken.None)).WaitAsync(cancellation), key);
     }
 
     async Task<MaturityResult> Compute(Func<IReadOnlyList<ProjectInput>> load, CancellationToken waiting)
@@ -237,19 +241,29 @@ public sealed class KpiGrpcService(
         finally { cache.Computing.Release(); }
     }
 
-    /// <summary>The maturity answer, each dimension with its largest contributions (the rest: ListDimensionContributions).</summary>
-    async Task<GetMaturityResponse> Maturity(Timestamp? at, TimeSpan? refresh, int maxContributions, CancellationToken cancellation)
+    /// <summary>The maturity answer, each dimension with its largest contributions (the rest: ListDimensionContributions).
+    /// A caller that holds this answer's version (<paramref name="ifNoneMatch"/>) gets it back "not modified".</summary>
+    async Task<GetMaturityResponse> Maturity(Timestamp? at, TimeSpan? refresh, int maxContributions, CancellationToken cancellation,
+        string ifNoneMatch = "")
     {
-        var (basis, instant, result) = await MaturityOf(at, refresh, cancellation);
+        var (basis, instant, computed, key) = await MaturityOf(at, refresh, cancellation);
         var listed = maxContributions > 0 ? maxContributions : KpiRules.DefaultContributions;
-        return new GetMaturityResponse
+        var response = new GetMaturityResponse
         {
-            Basis = basis, OverallLevel = result.OverallLevel,
-            OverallRule = MaturityOptions.OverallRule, Explanation = ProtoMapping.ExplainOverall(result),
-            Dimensions = { result.Dimensions.Select(d => d.ToProto(listed)) },
-            At = Timestamp.FromDateTimeOffset(instant),
-            Freshness = await sync.Freshness(cancellation),
+            Basis = basis, At = Timestamp.FromDateTimeOffset(instant), Freshness = await sync.Freshness(cancellation),
+            Version = key is null ? "" : StoreVersion.Name($"{key}|{listed}"),
         };
+        if (response.Version.Length > 0 && response.Version == ifNoneMatch)
+        {
+            response.NotModified = true;
+            return response;
+        }
+        var result = await computed();
+        response.OverallLevel = result.OverallLevel;
+        response.OverallRule = MaturityOptions.OverallRule;
+        response.Explanation = ProtoMapping.ExplainOverall(result);
+        response.Dimensions.Add(result.Dimensions.Select(d => d.ToProto(listed)));
+        return response;
     }
 
     /// <summary>How long a refresh may wait for the upstream feeds: their own bound, or half the time the caller has

@@ -121,6 +121,7 @@ sealed class GetMaturityValidator : AbstractValidator<GetMaturityRequest>
     {
         RuleFor(x => x.At).Instant();
         RuleFor(x => x.MaxContributions).InclusiveBetween(0, KpiRules.MaxContributions);
+        RuleFor(x => x.IfNoneMatch).AnswerVersion();
     }
 }
 

@@ -159,15 +159,15 @@ public class GatewayTests(GatewayServers servers) : IClassFixture<GatewayServers
     }
 
     [Fact]
-    public async Task An_unchanged_rollup_is_rendered_once_and_answered_alike_until_an_input_moves()
+    public async Task An_unchanged_rollup_or_maturity_is_rendered_once_and_answered_alike_until_an_input_moves()
     {
-        // The gateway's own count of the rollup's parts rendered and kept (this gateway's meters only).
+        // The gateway's own count of the answers' parts rendered and kept (this gateway's meters only).
         var meters = servers.GatewayServices.GetRequiredService<IMeterFactory>();
         var outcomes = new System.Collections.Concurrent.ConcurrentQueue<string>();
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Scope == meters && instrument.Name == "regeneration.gateway.rollup.parts") l.EnableMeasurementEvents(instrument);
+            if (instrument.Meter.Scope == meters && instrument.Name == "regeneration.gateway.rendered.parts") l.EnableMeasurementEvents(instrument);
         };
         listener.SetMeasurementEventCallback<long>((_, _, tags, _) =>
         {
@@ -192,7 +192,14 @@ public class GatewayTests(GatewayServers servers) : IClassFixture<GatewayServers
         foreach (var body in new[] { first, second })
             Assert.True(JsonNode.DeepEquals(body, JsonSerializer.SerializeToNode(body.Deserialize<KpiRollupDto>(Json), Json)), body.ToJsonString());
 
-        // A measurement moves the page: rendered again, with it. (The same value as the latest, observed now: the
+        var maturity = await Body(await executive.GetAsync("/api/v1/maturity?maxContributions=3"));
+        var maturityAgain = await Body(await executive.GetAsync("/api/v1/maturity?maxContributions=3"));
+        Assert.Equal(["rendered", "kept"], Of("maturity"));
+        Assert.True(JsonNode.DeepEquals(WithoutCallParts(maturity), WithoutCallParts(maturityAgain)), $"{maturity}\n{maturityAgain}");
+        foreach (var body in new[] { maturity, maturityAgain })
+            Assert.True(JsonNode.DeepEquals(body, JsonSerializer.SerializeToNode(body.Deserialize<MaturityDto>(Json), Json)), body.ToJsonString());
+
+        // A measurement moves the page and the maturity: rendered again, with it. (The same value as the latest, observed now: the
         // demo portfolio's maturity, which other tests read, stays as it is.)
         var project = second["projects"]!.AsArray()
             .First(p => (string)p!["status"]! == "ACTIVE" && p["indicators"]!.AsArray().Any(i => i!["latest"] is not null))!;
@@ -210,6 +217,8 @@ public class GatewayTests(GatewayServers servers) : IClassFixture<GatewayServers
         var measured = third["projects"]!.AsArray().Single(p => (string)p!["projectId"]! == projectId)!["indicators"]!.AsArray()
             .Single(i => (string)i!["code"]! == (string)indicator["code"]!)!;
         Assert.Equal(observedAt.ToUnixTimeSeconds(), measured["latest"]!["observedAt"]!.GetValue<DateTimeOffset>().ToUnixTimeSeconds());
+        await Body(await executive.GetAsync("/api/v1/maturity?maxContributions=3"));
+        Assert.Equal(["rendered", "kept", "rendered"], Of("maturity"));
 
         // An allocation (of one won) moves the budget burn: rendered again, with it.
         await servers.System.BudgetClient.AllocateFundsAsync(new Regeneration.Budget.V1.AllocateFundsRequest

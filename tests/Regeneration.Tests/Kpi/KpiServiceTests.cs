@@ -536,6 +536,41 @@ public class KpiServiceTests(SystemServers servers) : IClassFixture<SystemServer
     }
 
     [Fact]
+    public async Task A_maturity_the_caller_holds_comes_back_not_modified_until_one_of_its_inputs_moves()
+    {
+        var (projectId, _, _) = await Project();
+        var first = await kpi.GetMaturityAsync(new GetMaturityRequest { Refresh = true, MaxContributions = 5 });
+        Assert.NotEmpty(first.Version);
+        Assert.NotEmpty(first.Dimensions);
+
+        var again = await kpi.GetMaturityAsync(new GetMaturityRequest { IfNoneMatch = first.Version, MaxContributions = 5 });
+        Assert.True(again.NotModified);
+        Assert.Equal((first.Version, Basis.Current), (again.Version, again.Basis));
+        Assert.Empty(again.Dimensions);
+        Assert.Empty(again.Explanation);
+        Assert.Equal(2, again.Freshness.Feeds.Count);
+        // Listed otherwise, it is another answer.
+        var longer = await kpi.GetMaturityAsync(new GetMaturityRequest { IfNoneMatch = first.Version, MaxContributions = 6 });
+        Assert.False(longer.NotModified);
+        Assert.NotEqual(first.Version, longer.Version);
+
+        await projects.ReportMilestoneProgressAsync(new ReportMilestoneProgressRequest
+        {
+            RequestId = NewRequestId(), ProjectId = projectId, MilestoneId = (await projects.GetProjectAsync(new GetProjectRequest { ProjectId = projectId }))
+                .Project.Milestones.Single(m => m.Status != MilestoneStatus.Completed).Id, Progress = 80,
+        });
+        var moved = await kpi.GetMaturityAsync(new GetMaturityRequest { IfNoneMatch = first.Version, Refresh = true, MaxContributions = 5 });
+        Assert.False(moved.NotModified);
+        Assert.NotEqual(first.Version, moved.Version);
+        Assert.NotEmpty(moved.Dimensions);
+
+        // The trend never answers "not modified" (it sends no version): both instants whole.
+        var trend = await kpi.GetMaturityTrendAsync(new GetMaturityTrendRequest { From = first.At, To = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddDays(30)) });
+        Assert.NotEmpty(trend.From.Dimensions);
+        Assert.NotEmpty(trend.To.Dimensions);
+    }
+
+    [Fact]
     public async Task A_change_that_commits_after_a_later_one_still_reaches_the_kept_answers()
     {
         // PostgreSQL hands event numbers out before commit: a command can take 101, another 102 and commit first. An
