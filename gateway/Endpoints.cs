@@ -2,7 +2,6 @@
 // token, JSON out. Commands: Idempotency-Key -> request_id (one is made when absent, so the gateway's
 // own retries are safe), If-Match -> expected_version, ETag <- version.
 using System.Security.Claims;
-using System.Text.Json;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Microsoft.AspNetCore.Mvc;
@@ -63,7 +62,7 @@ public static class Endpoints
     static async Task<IResult> Maturity(DateTimeOffset? at, bool? refresh, int? maxContributions, KpiService.KpiServiceClient kpi, ServiceCalls calls,
         RenderedAnswers rendered, CancellationToken ct)
     {
-        var key = $"maturity|{at?.UtcTicks}|{maxContributions}";
+        var key = RenderedAnswers.KeyFor(at, $"maturity|{maxContributions}");
         var held = rendered.Held<RenderedMaturity>(key);
         var maturity = await calls.Run(Downstream.ForInstant(Downstream.Kpi, at), o => kpi.GetMaturityAsync(new GetMaturityRequest
         {
@@ -71,11 +70,11 @@ public static class Endpoints
         }, o).ResponseAsync, ct);
         var kept = rendered.Part("maturity", key, held, maturity.NotModified, maturity.Version, () => new RenderedMaturity(maturity.Version,
             Map.Short(ContractNames.Of(maturity.Basis)), maturity.OverallLevel, maturity.OverallRule, maturity.Explanation,
-            JsonSerializer.SerializeToUtf8Bytes<IReadOnlyList<DimensionMaturityDto>>([.. maturity.Dimensions.Select(d => d.Dto())], rendered.Json)));
+            rendered.Ready<IReadOnlyList<DimensionMaturityDto>>(key, [.. maturity.Dimensions.Select(d => d.Dto())])));
         return new JsonAnswer(
             (nameof(MaturityDto.Basis), kept.Basis), (nameof(MaturityDto.At), maturity.At.ToDateTimeOffset()),
             (nameof(MaturityDto.OverallLevel), kept.OverallLevel), (nameof(MaturityDto.OverallRule), kept.OverallRule),
-            (nameof(MaturityDto.Explanation), kept.Explanation), (nameof(MaturityDto.Dimensions), new RawJson(kept.Dimensions)),
+            (nameof(MaturityDto.Explanation), kept.Explanation), (nameof(MaturityDto.Dimensions), kept.Dimensions),
             (nameof(MaturityDto.Freshness), maturity.Freshness.Dto()));
     }
 
@@ -102,7 +101,7 @@ public static class Endpoints
     static async Task<IResult> Rollup(DateTimeOffset? at, bool? refresh, int? pageSize, string? pageToken, KpiService.KpiServiceClient kpi,
         BudgetService.BudgetServiceClient budget, ServiceCalls calls, RenderedAnswers rendered, CancellationToken ct)
     {
-        var pageKey = $"kpis|{at?.UtcTicks}|{pageSize}|{pageToken}";
+        var pageKey = RenderedAnswers.KeyFor(at, $"kpis|{pageSize}|{pageToken}");
         const string burnKey = "budget";
         var heldPage = rendered.Held<RenderedRollup>(pageKey);
         var heldBurn = rendered.Held<RenderedBudget>(burnKey);
@@ -123,21 +122,19 @@ public static class Endpoints
 
         var page = rollup is null ? null : rendered.Part("kpis", pageKey, heldPage, rollup.NotModified, rollup.Version, () => new RenderedRollup(
             rollup.Version, Map.Short(ContractNames.Of(rollup.Basis)),
-            JsonSerializer.SerializeToUtf8Bytes<IReadOnlyList<ProjectKpisDto>>([.. rollup.Projects.Select(p => p.Dto())], rendered.Json),
-            JsonSerializer.SerializeToUtf8Bytes<IReadOnlyList<GroupKpisDto>>([.. rollup.ByCategory.Select(g => g.Dto())], rendered.Json),
-            JsonSerializer.SerializeToUtf8Bytes<IReadOnlyList<GroupKpisDto>>([.. rollup.ByDistrict.Select(g => g.Dto())], rendered.Json),
-            JsonSerializer.SerializeToUtf8Bytes(rollup.Portfolio?.Dto(), rendered.Json),
+            rendered.Ready<IReadOnlyList<ProjectKpisDto>>(pageKey, [.. rollup.Projects.Select(p => p.Dto())]),
+            rendered.Ready<IReadOnlyList<GroupKpisDto>>(pageKey, [.. rollup.ByCategory.Select(g => g.Dto())]),
+            rendered.Ready<IReadOnlyList<GroupKpisDto>>(pageKey, [.. rollup.ByDistrict.Select(g => g.Dto())]),
+            rendered.Ready(pageKey, rollup.Portfolio?.Dto()),
             rollup.NextPageToken is { Length: > 0 } next ? next : null));
-        var burnJson = burn is null ? null : rendered.Part("budget", burnKey, heldBurn, burn.NotModified, burn.Version,
-            () => new RenderedBudget(burn.Version, JsonSerializer.SerializeToUtf8Bytes(burn.Dto(), rendered.Json)));
+        var burnPart = burn is null ? null : rendered.Part("budget", burnKey, heldBurn, burn.NotModified, burn.Version,
+            () => new RenderedBudget(burn.Version, rendered.Ready(burnKey, burn.Dto())));
         IReadOnlyList<ProjectKpisDto> none = [];
         return new JsonAnswer(
             (nameof(KpiRollupDto.Basis), page?.Basis), (nameof(KpiRollupDto.At), rollup?.At.ToDateTimeOffset()),
-            (nameof(KpiRollupDto.Projects), page is null ? none : new RawJson(page.Projects)),
-            (nameof(KpiRollupDto.ByCategory), page is null ? none : new RawJson(page.ByCategory)),
-            (nameof(KpiRollupDto.ByDistrict), page is null ? none : new RawJson(page.ByDistrict)),
-            (nameof(KpiRollupDto.Portfolio), page is null ? null : new RawJson(page.Portfolio)),
-            (nameof(KpiRollupDto.Budget), burnJson is null ? null : new RawJson(burnJson.Json)),
+            (nameof(KpiRollupDto.Projects), page?.Projects ?? none), (nameof(KpiRollupDto.ByCategory), page?.ByCategory ?? none),
+            (nameof(KpiRollupDto.ByDistrict), page?.ByDistrict ?? none), (nameof(KpiRollupDto.Portfolio), page?.Portfolio),
+            (nameof(KpiRollupDto.Budget), burnPart?.Burn),
             (nameof(KpiRollupDto.Freshness), rollup?.Freshness.Dto()), (nameof(KpiRollupDto.Missing), missing),
             (nameof(KpiRollupDto.NextPageToken), page?.NextPageToken));
     }

@@ -12,31 +12,35 @@ using Microsoft.Extensions.Options;
 
 namespace Regeneration.Gateway;
 
-/// <summary>JSON a service's answer was rendered to, kept under the version that service named it by.</summary>
+/// <summary>A service's answer made ready to write, kept under the version that service named it by. Its parts are
+/// <see cref="RawJson"/> when kept (rendered once, copied since), the mapped resources themselves when not (written
+/// straight to the response, as any other answer).</summary>
 public abstract record Rendered(string Version)
 {
     /// <summary>Bytes held, for the cache's size limit.</summary>
     public abstract long Size { get; }
+
+    protected static long Bytes(params object?[] parts) => parts.Sum(p => p is RawJson raw ? raw.Json.Length : 0) + 256;
 }
 
-/// <summary>One page of the KPI rollup, its parts rendered.</summary>
-public sealed record RenderedRollup(string Version, string Basis, byte[] Projects, byte[] ByCategory, byte[] ByDistrict, byte[] Portfolio,
+/// <summary>One page of the KPI rollup.</summary>
+public sealed record RenderedRollup(string Version, string Basis, object Projects, object ByCategory, object ByDistrict, object? Portfolio,
     string? NextPageToken) : Rendered(Version)
 {
-    public override long Size => Projects.Length + ByCategory.Length + ByDistrict.Length + Portfolio.Length + 256;
+    public override long Size => Bytes(Projects, ByCategory, ByDistrict, Portfolio);
 }
 
-/// <summary>The portfolio's budget burn, rendered.</summary>
-public sealed record RenderedBudget(string Version, byte[] Json) : Rendered(Version)
+/// <summary>The portfolio's budget burn.</summary>
+public sealed record RenderedBudget(string Version, object Burn) : Rendered(Version)
 {
-    public override long Size => Json.Length + 64;
+    public override long Size => Bytes(Burn);
 }
 
-/// <summary>The maturity but its instant and freshness, its dimensions rendered.</summary>
-public sealed record RenderedMaturity(string Version, string Basis, int OverallLevel, string OverallRule, string Explanation, byte[] Dimensions)
+/// <summary>The maturity but its instant and freshness.</summary>
+public sealed record RenderedMaturity(string Version, string Basis, int OverallLevel, string OverallRule, string Explanation, object Dimensions)
     : Rendered(Version)
 {
-    public override long Size => Dimensions.Length + Explanation.Length * 2 + 256;
+    public override long Size => Bytes(Dimensions) + Explanation.Length * 2;
 }
 
 public sealed class RenderedAnswers : IDisposable
@@ -46,23 +50,31 @@ public sealed class RenderedAnswers : IDisposable
 
     readonly MemoryCache kept = new(new MemoryCacheOptions { SizeLimit = SizeLimit, CompactionPercentage = 0.25 });
     readonly Counter<long> parts;
+    readonly JsonSerializerOptions json;
 
     public RenderedAnswers(IOptions<JsonOptions> options, IMeterFactory meters)
     {
-        Json = options.Value.SerializerOptions;
+        json = options.Value.SerializerOptions;
         parts = meters.Create("Regeneration.Gateway").CreateCounter<long>("regeneration.gateway.rendered.parts", "{part}",
             "Parts of answers (part: kpis, budget, maturity): rendered from the service's answer, or kept (it answered not modified)");
     }
 
-    /// <summary>The options every part is rendered with: the gateway's own (ASP.NET Core's JSON options).</summary>
-    public JsonSerializerOptions Json { get; }
+    /// <summary>What is kept for a part of a request, if anything: its version goes to the service as if_none_match.
+    /// Null request: a part not kept (see <see cref="KeyFor"/>).</summary>
+    public T? Held<T>(string? request) where T : Rendered => request is null ? null : kept.Get<T>(request);
 
-    /// <summary>What is kept for a part of a request, if anything: its version goes to the service as if_none_match.</summary>
-    public T? Held<T>(string request) where T : Rendered => kept.Get<T>(request);
+    /// <summary>The key a part of a request is kept under: only answers about now are (a dashboard polls those; a
+    /// forecast for a date or the portfolio as of an instant is asked once; keeping each one churned the cache, and
+    /// the gateway peaked at 334 MB in a benchmark run asking a forecast for a new date each call, 172–183 before).</summary>
+    public static string? KeyFor(DateTimeOffset? at, string request) => at is null ? request : null;
+
+    /// <summary>A value of a part about to be kept (<paramref name="request"/> set) rendered once; else the value as it is.</summary>
+    public object Ready<TValue>(string? request, TValue value) =>
+        request is null ? (object?)value ?? RawJson.Null : new RawJson(JsonSerializer.SerializeToUtf8Bytes(value, json));
 
     /// <summary>The part for a service's answer: the one held when the service answered "not modified", else the
-    /// answer rendered (and kept under the request when the service named it).</summary>
-    public T Part<T>(string part, string request, T? held, bool notModified, string version, Func<T> render) where T : Rendered
+    /// answer made ready (and kept under the request, if any, when the service named it).</summary>
+    public T Part<T>(string part, string? request, T? held, bool notModified, string version, Func<T> render) where T : Rendered
     {
         if (notModified)
         {
@@ -73,7 +85,7 @@ public sealed class RenderedAnswers : IDisposable
             return held;
         }
         var rendered = render();
-        if (version.Length > 0)
+        if (version.Length > 0 && request is not null)
             kept.Set(request, rendered, new MemoryCacheEntryOptions { Size = rendered.Size, SlidingExpiration = TimeSpan.FromMinutes(10) });
         Count(part, "rendered");
         return rendered;
@@ -86,7 +98,10 @@ public sealed class RenderedAnswers : IDisposable
 }
 
 /// <summary>JSON rendered before, written as it is.</summary>
-public sealed record RawJson(byte[] Json);
+public sealed record RawJson(byte[] Json)
+{
+    public static readonly RawJson Null = new("null"u8.ToArray());
+}
 
 /// <summary>A JSON object written property by property, in order: a <see cref="RawJson"/> copied, anything else
 /// serialised with the gateway's options. Property names follow the options' naming policy.</summary>

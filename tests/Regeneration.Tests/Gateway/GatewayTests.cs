@@ -231,6 +231,12 @@ public class GatewayTests(GatewayServers servers) : IClassFixture<GatewayServers
         Assert.Equal(budgetsRendered + 1, Of("budget").Count(o => o == "rendered"));
         Assert.Equal(third["budget"]!["totals"]!["allocated"]!.GetValue<long>() + 1, fourth["budget"]!["totals"]!["allocated"]!.GetValue<long>());
 
+        // Only answers about now are kept: a forecast is rendered every time.
+        var forecast = $"/api/v1/maturity?maxContributions=3&at={DateTime.UtcNow.Date.AddDays(40):yyyy-MM-dd}";
+        await Body(await executive.GetAsync(forecast));
+        await Body(await executive.GetAsync(forecast));
+        Assert.Equal(["rendered", "kept", "rendered", "rendered", "rendered"], Of("maturity"));
+
         static async Task<JsonNode> Body(HttpResponseMessage response)
         {
             Assert.True(response.IsSuccessStatusCode, $"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
