@@ -151,6 +151,11 @@ foreach (var count in only.Contains("load") ? projectCounts : [])
         async (_, _) => await Read(http, "/api/v1/kpis")));
     results.Add(await Measure.Run($"rollup, {count} projects ({body.Length / 1024} KB)", "Kestrel serving the same bytes precomputed", readers, warmUp, duration,
         async (_, _) => await Read(plain, "/static")));
+    // The answers above are the same from call to call (the services answer "not modified"): the same reads while a
+    // project manager changes a milestone every 100 ms, so that KPI's inputs move with each of its feed reads.
+    memory.Phase = $"rollup while changing at {count} projects";
+    results.Add(await WhileChanging(() => Measure.Run($"rollup while changing, {count} projects",
+        "gateway GET /api/v1/kpis, a milestone changed every 100 ms", readers, warmUp, duration, async (_, _) => await Read(http, "/api/v1/kpis"))));
     // The maturity (the headline): as kept while no input moves, and computed afresh for each call (a forecast for
     // a new date each time: the inputs kept, the maturity and its gaps computed); then as of a past instant (the
     // portfolio as it stood then, from the services' as-of queries: one caller).
@@ -163,6 +168,9 @@ foreach (var count in only.Contains("load") ? projectCounts : [])
     memory.Phase = $"maturity kept at {count} projects";
     results.Add(await Measure.Run($"maturity as kept, {count} projects ({maturityBytes / 1024} KB)", "gateway GET /api/v1/maturity (kept until an input moves)", readers, warmUp, duration,
         async (_, _) => await Read(http, "/api/v1/maturity")));
+    memory.Phase = $"maturity while changing at {count} projects";
+    results.Add(await WhileChanging(() => Measure.Run($"maturity while changing, {count} projects",
+        "gateway GET /api/v1/maturity, a milestone changed every 100 ms", readers, warmUp, duration, async (_, _) => await Read(http, "/api/v1/maturity"))));
     memory.Phase = $"maturity computed at {count} projects";
     results.Add(await Measure.Run($"maturity computed, {count} projects", "gateway GET /api/v1/maturity?at=<a new future date each call> (computed each call)", readers, warmUp, duration,
         async (_, _) => await Read(http, $"/api/v1/maturity?at={DateTime.UtcNow.Date.AddDays(30 + Interlocked.Increment(ref day)):yyyy-MM-dd}")));
@@ -325,6 +333,30 @@ async Task<Result> Writes(string variant, Func<int, long, Task> operation)
 // One GET read to its end as a client that does not keep the body does (a pooled buffer, nothing kept): buffering
 // each 100-350 KB answer into arrays of its own cost the benchmark's process a third of the machine, on the cores
 // the measured processes share (BENCHMARKS.md, 2).
+// A measurement while a milestone of the portfolio changes every 100 ms (progress through the Projects service).
+async Task<Result> WhileChanging(Func<Task<Result>> measure)
+{
+    using var stop = new CancellationTokenSource();
+    var changing = Task.Run(async () =>
+    {
+        for (var i = 0L; !stop.IsCancellationRequested; i++)
+        {
+            await projectsClient.ReportMilestoneProgressAsync(new ReportMilestoneProgressRequest
+            {
+                RequestId = $"bench-change-{i}-{Guid.NewGuid():N}", ProjectId = targets[0].Project, MilestoneId = targets[0].Milestone,
+                Progress = (int)(i % 100), Reason = "benchmark",
+            });
+            try { await Task.Delay(100, stop.Token); } catch (OperationCanceledException) { }
+        }
+    });
+    try { return await measure(); }
+    finally
+    {
+        stop.Cancel();
+        await changing;
+    }
+}
+
 static async Task Read(HttpClient client, string path)
 {
     using var response = await client.GetAsync(path, HttpCompletionOption.ResponseHeadersRead);
