@@ -129,7 +129,7 @@ public static class Endpoints
             rollup.NextPageToken is { Length: > 0 } next ? next : null));
         var burnPart = burn is null ? null : rendered.Part("budget", burnKey, heldBurn, burn.NotModified, burn.Version,
             () => new RenderedBudget(burn.Version, rendered.Ready(burnKey, burn.Dto())));
-        IReadOnlyList<ProjectKpisDto> none = [];
+        object[] none = [];   // the KPI part missing: its lists empty
         return new JsonAnswer(
             (nameof(KpiRollupDto.Basis), page?.Basis), (nameof(KpiRollupDto.At), rollup?.At.ToDateTimeOffset()),
             (nameof(KpiRollupDto.Projects), page?.Projects ?? none), (nameof(KpiRollupDto.ByCategory), page?.ByCategory ?? none),

@@ -9,8 +9,7 @@ public static class StoreVersion
 {
     /// <summary>The version last counted for a store and the database snapshot it was counted in.</summary>
     sealed record Counted(string Snapshot, long Version);
-    sealed class Holder { public Counted? Last; }
-    static readonly ConditionalWeakTable<IDocumentStore, Holder> counted = new();
+    static readonly ConditionalWeakTable<IDocumentStore, StrongBox<Counted?>> counted = new();
 
     /// <summary>The number of events committed: the sum of the streams' versions (a stream's version moves in the
     /// transaction that appends to it). Not the highest event sequence: PostgreSQL hands sequence numbers out before
@@ -22,18 +21,18 @@ public static class StoreVersion
     /// of any schema moves it, so this never answers from a count older than the last commit.</summary>
     public static async Task<long> Current(IDocumentStore store, CancellationToken cancellation)
     {
-        var holder = counted.GetValue(store, _ => new Holder());
+        var last = counted.GetValue(store, _ => new StrongBox<Counted?>());
         await using var session = store.QuerySession();
-        if (Volatile.Read(ref holder.Last) is { } last
-            && (await session.QueryAsync<string>("select pg_current_snapshot()::text", cancellation))[0] == last.Snapshot)
-            return last.Version;
+        if (Volatile.Read(ref last.Value) is { } seen
+            && (await session.QueryAsync<string>("select pg_current_snapshot()::text", cancellation))[0] == seen.Snapshot)
+            return seen.Version;
         // The snapshot and the sum from one statement: read in the same snapshot.
         var schema = store.Options.Events.DatabaseSchemaName;
         var row = (await session.QueryAsync<string>(
             $"select pg_current_snapshot()::text || ' ' || coalesce(sum(version), 0)::bigint from {schema}.mt_streams", cancellation))[0];
         var space = row.LastIndexOf(' ');
         var now = new Counted(row[..space], long.Parse(row[(space + 1)..], System.Globalization.CultureInfo.InvariantCulture));
-        Volatile.Write(ref holder.Last, now);
+        Volatile.Write(ref last.Value, now);
         return now.Version;
     }
 
