@@ -303,8 +303,8 @@ foreach (var (name, process) in system.All)
 
 // ---- Report ----
 Console.WriteLine();
-Console.WriteLine("| scenario | variant | workers | ops/s | p50 ms | p95 ms | p99 ms | errors | ratio to the limit |");
-Console.WriteLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+Console.WriteLine("| scenario | variant | workers | ops/s | p50 ms | p95 ms | p99 ms | max ms | errors | ratio to the limit |");
+Console.WriteLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
 foreach (var group in results.GroupBy(r => r.Scenario))
 {
     var limit = group.Last();
@@ -312,7 +312,7 @@ foreach (var group in results.GroupBy(r => r.Scenario))
     {
         var ratio = group.Count() == 1 ? "–" : (r.PerSecond / limit.PerSecond).ToString("0.00", CultureInfo.InvariantCulture);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {r.Scenario} | {r.Variant} | {r.Workers} | {r.PerSecond:0} | {Ms(r.P50)} | {Ms(r.P95)} | {Ms(r.P99)} | {r.Errors} | {ratio} |"));
+            $"| {r.Scenario} | {r.Variant} | {r.Workers} | {r.PerSecond:0} | {Ms(r.P50)} | {Ms(r.P95)} | {Ms(r.P99)} | {Ms(r.Max)} | {r.Errors} | {ratio} |"));
     }
 }
 Console.WriteLine();

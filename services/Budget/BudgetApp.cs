@@ -21,6 +21,7 @@ public static class BudgetApp
         builder.Services.AddServiceClient<ProjectService.ProjectServiceClient>("Projects");
         builder.Services.AddTransient<ProjectDirectory>();
         builder.Services.AddSingleton<PortfolioCache>();
+        builder.Services.AddSingleton<ProjectListings>();
         var app = builder.Build();
         app.MapService<BudgetGrpcService>(Regeneration.Budget.V1.BudgetService.Descriptor);
         return app;

@@ -10,7 +10,7 @@ using static Regeneration.ServiceDefaults.ValidationRules;
 namespace Regeneration.Budget;
 
 public sealed class BudgetGrpcService(CommandRunner commands, IDocumentStore store, ChangeFeed feed, ProjectDirectory projects,
-    PortfolioCache cache, TimeProvider time)
+    ProjectListings listings, PortfolioCache cache)
     : BudgetService.BudgetServiceBase
 {
     const string Resource = "budget", Area = "budget";
@@ -73,21 +73,19 @@ public sealed class BudgetGrpcService(CommandRunner commands, IDocumentStore sto
     public override async Task<GetPortfolioBudgetResponse> GetPortfolioBudget(GetPortfolioBudgetRequest r, ServerCallContext call)
     {
         Caller.From(call).EnsureCanRead(Area);
-        // The totals move with the budget store; the projects' categories and districts are taken again at least
-        // every PortfolioCache.ListingLifetime.
+        // The totals move with the budget store and with the projects' categories and districts (see ProjectListings).
         var version = await StoreVersion.Current(store, call.CancellationToken);
-        var listingEpoch = time.GetUtcNow().Ticks / PortfolioCache.ListingLifetime.Ticks;
-        var key = $"{version}/{listingEpoch}";
+        var listing = await listings.Current(call.CancellationToken);
+        var key = $"{version}/{listing.Generation}";
         var named = StoreVersion.Name(key);
         if (r.IfNoneMatch == named) return new GetPortfolioBudgetResponse { Version = named, NotModified = true };
         // Computed once for every caller waiting on it (see Memo): not cancelled with any one of them.
         return await cache.Answers.Get(key, async () =>
         {
-            var listings = projects.All(CancellationToken.None);
             IReadOnlyList<ProjectBudget> budgets;
             await using (var session = store.QuerySession())
                 budgets = await session.Query<ProjectBudget>().ToListAsync();
-            var answer = ProtoMapping.ToPortfolio(budgets, await listings);
+            var answer = ProtoMapping.ToPortfolio(budgets, listing.Projects);
             answer.Version = named;
             return answer;
         });

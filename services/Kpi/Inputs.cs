@@ -33,6 +33,9 @@ public sealed class FeedCheckpoint
     public DateTimeOffset? SyncedAt { get; set; }
 }
 
+/// <summary>The feeds' positions ("{projects},{budget}") and the freshness read with them.</summary>
+public sealed record FeedPositions(string Key, Regeneration.Kpi.V1.Freshness Freshness);
+
 public sealed class KpiOptions
 {
     public int SyncIntervalMilliseconds { get; set; } = 1000;
@@ -148,7 +151,11 @@ public sealed class InputSync(IDocumentStore store, ProjectService.ProjectServic
         }
     }
 
-    public async Task<Regeneration.Kpi.V1.Freshness> Freshness(CancellationToken cancellation)
+    public async Task<Regeneration.Kpi.V1.Freshness> Freshness(CancellationToken cancellation) => (await Positions(cancellation)).Freshness;
+
+    /// <summary>Where the feeds stand, from one read of their checkpoints: the positions a call's inputs are kept by
+    /// (<see cref="FeedPositions.Key"/>) and the freshness it reports, alike.</summary>
+    public async Task<FeedPositions> Positions(CancellationToken cancellation)
     {
         await using var query = store.QuerySession();
         var result = new Regeneration.Kpi.V1.Freshness();
@@ -164,7 +171,7 @@ public sealed class InputSync(IDocumentStore store, ProjectService.ProjectServic
             result.Feeds.Add(entry);
             if (checkpoint?.SyncedAt is not { } at || now - at > TimeSpan.FromSeconds(options.Value.StaleAfterSeconds)) result.Stale = true;
         }
-        return result;
+        return new FeedPositions(string.Join(",", result.Feeds.Select(f => f.LastSequence)), result);
     }
 }
 

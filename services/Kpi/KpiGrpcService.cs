@@ -106,7 +106,7 @@ public sealed class KpiGrpcService(
     public override async Task<GetKpiRollupResponse> GetKpiRollup(GetKpiRollupRequest r, ServerCallContext call)
     {
         Caller.From(call).EnsureCanRead(Area);
-        var (basis, at, load, key) = await Inputs(r.At, RefreshWithin(r.Refresh, call), call.CancellationToken);
+        var (basis, at, load, key, freshness) = await Inputs(r.At, RefreshWithin(r.Refresh, call), call.CancellationToken);
         var date = DateOnly.FromDateTime(at.UtcDateTime);
         GetKpiRollupResponse Compute() => Rollup(basis, date, load());
 
@@ -114,7 +114,7 @@ public sealed class KpiGrpcService(
         var after = Paging.After(r.Page);
         var response = new GetKpiRollupResponse
         {
-            Basis = basis, At = Timestamp.FromDateTimeOffset(at), Freshness = await sync.Freshness(call.CancellationToken),
+            Basis = basis, At = Timestamp.FromDateTimeOffset(at), Freshness = freshness,
             Version = key is null ? "" : StoreVersion.Name($"{key}/{date}|{size}|{after}"),
         };
         if (response.Version.Length > 0 && response.Version == r.IfNoneMatch)
@@ -181,7 +181,7 @@ public sealed class KpiGrpcService(
     public override async Task<ListDimensionContributionsResponse> ListDimensionContributions(ListDimensionContributionsRequest r, ServerCallContext call)
     {
         Caller.From(call).EnsureCanRead(Area);
-        var (basis, instant, computed, _) = await MaturityOf(r.At, null, call.CancellationToken);
+        var (basis, instant, computed, _, freshness) = await MaturityOf(r.At, null, call.CancellationToken);
         var result = await computed();
         var dimension = result.Dimensions.FirstOrDefault(d => d.Dimension.Code == r.Dimension)
             ?? throw new NotFoundException("dimension", r.Dimension);
@@ -193,7 +193,7 @@ public sealed class KpiGrpcService(
         {
             Basis = basis, At = Timestamp.FromDateTimeOffset(instant), ContributionCount = byCode.Count,
             Contributions = { byCode.Skip(first).Take(size).Select(c => c.ToProto()) },
-            Freshness = await sync.Freshness(call.CancellationToken),
+            Freshness = freshness,
         };
         if (first + size < byCode.Count) response.NextPageToken = Paging.Token(byCode[first + size - 1].Project.Code);
         return response;
@@ -208,8 +208,9 @@ public sealed class KpiGrpcService(
 
     /// <summary>The maturity at the instant, computed once per set of inputs (the current ones, or a forecast of them)
     /// and kept until an input moves; the last one asked as of a past instant kept the same way. The key it is kept
-    /// under comes first, the maturity when asked for (a caller that holds it needs only the key); no key: not kept.</summary>
-    async Task<(Basis Basis, DateTimeOffset At, Func<Task<MaturityResult>> Result, string? Key)> MaturityOf(Timestamp? at, TimeSpan? refresh,
+    /// under comes first, the maturity when asked for (a caller that holds it needs only the key); no key: not kept. The
+    /// freshness is the feeds' as read for the key.</summary>
+    async Task<(Basis Basis, DateTimeOffset At, Func<Task<MaturityResult>> Result, string? Key, Freshness Freshness)> MaturityOf(Timestamp? at, TimeSpan? refresh,
         CancellationToken cancellation)
     {
         // A kept answer is computed for every caller waiting on it: not cancelled with any one of them (see Memo); a
@@ -221,17 +222,18 @@ public sealed class KpiGrpcService(
             // or asking again has it computed once — at 10,000 projects each page took about 5 s. Beside the current
             // answers, not in their place: a dashboard polling the current maturity does not push it out.
             var instant = at.ToDateTimeOffset();
-            var past = $"{await InputsKey(cancellation)}/as-of/{at.Seconds}.{at.Nanos:D9}";
+            var (inputs, freshness) = await InputsKey(cancellation);
+            var past = $"{inputs}/as-of/{at.Seconds}.{at.Nanos:D9}";
             return (Basis.AsOf, instant, () => cache.PastMaturities.Get(past, async () =>
             {
                 var then = await portfolio.AsOf(instant, CancellationToken.None);
                 return await Compute(() => then, CancellationToken.None);
-            }).WaitAsync(cancellation), past);
+            }).WaitAsync(cancellation), past, freshness);
         }
-        var (basis, instantOrNow, load, key) = await Inputs(at, refresh, cancellation);
+        var (basis, instantOrNow, load, key, current) = await Inputs(at, refresh, cancellation);
         // (No key: the instant became past between the two looks at the clock; computed for the call.)
         return (basis, instantOrNow,
-            () => key is null ? Compute(load, cancellation) : cache.Maturities.Get(key, () => Compute(load, CancellationToken.None)).WaitAsync(cancellation), key);
+            () => key is null ? Compute(load, cancellation) : cache.Maturities.Get(key, () => Compute(load, CancellationToken.None)).WaitAsync(cancellation), key, current);
     }
 
     async Task<MaturityResult> Compute(Func<IReadOnlyList<ProjectInput>> load, CancellationToken waiting)
@@ -246,11 +248,11 @@ public sealed class KpiGrpcService(
     async Task<GetMaturityResponse> Maturity(Timestamp? at, TimeSpan? refresh, int maxContributions, CancellationToken cancellation,
         string ifNoneMatch = "")
     {
-        var (basis, instant, computed, key) = await MaturityOf(at, refresh, cancellation);
+        var (basis, instant, computed, key, freshness) = await MaturityOf(at, refresh, cancellation);
         var listed = maxContributions > 0 ? maxContributions : KpiRules.DefaultContributions;
         var response = new GetMaturityResponse
         {
-            Basis = basis, At = Timestamp.FromDateTimeOffset(instant), Freshness = await sync.Freshness(cancellation),
+            Basis = basis, At = Timestamp.FromDateTimeOffset(instant), Freshness = freshness,
             Version = key is null ? "" : StoreVersion.Name($"{key}|{listed}"),
         };
         if (response.Version.Length > 0 && response.Version == ifNoneMatch)
@@ -280,30 +282,30 @@ public sealed class KpiGrpcService(
     /// a load to run when computing (a forecast's are made then: callers waiting their turn to compute do not each hold
     /// a copy of the portfolio), with the key to keep the answers by: the current inputs, and the answers computed from
     /// them, are kept until an input moves (as of the past, none here: <see cref="MaturityOf"/> keeps the last maturity
-    /// asked as of a past instant).</summary>
-    async Task<(Basis, DateTimeOffset, Func<IReadOnlyList<ProjectInput>> Load, string? Key)> Inputs(Timestamp? at, TimeSpan? refresh, CancellationToken cancellation)
+    /// asked as of a past instant). The freshness is the feeds' as read for the key (as of the past: as they stand).</summary>
+    async Task<(Basis, DateTimeOffset, Func<IReadOnlyList<ProjectInput>> Load, string? Key, Freshness Freshness)> Inputs(Timestamp? at, TimeSpan? refresh, CancellationToken cancellation)
     {
         var now = time.GetUtcNow();
         if (at is not null && at.ToDateTimeOffset() <= now)
         {
             var then = await portfolio.AsOf(at.ToDateTimeOffset(), cancellation);
-            return (Basis.AsOf, at.ToDateTimeOffset(), () => then, null);
+            return (Basis.AsOf, at.ToDateTimeOffset(), () => then, null, await sync.Freshness(cancellation));
         }
         if (refresh is { } within) await sync.SyncAsync(within, cancellation);
-        var key = await InputsKey(cancellation);
+        var (key, freshness) = await InputsKey(cancellation);
         var current = await cache.Inputs.Get(key, () => portfolio.Current(CancellationToken.None)).WaitAsync(cancellation);   // shared: see Memo
-        if (at is null) return (Basis.Current, now, () => current, $"{key}/current/{DateOnly.FromDateTime(now.UtcDateTime)}");
+        if (at is null) return (Basis.Current, now, () => current, $"{key}/current/{DateOnly.FromDateTime(now.UtcDateTime)}", freshness);
         var date = DateOnly.FromDateTime(at.ToDateTimeOffset().UtcDateTime);
-        return (Basis.Forecast, at.ToDateTimeOffset(), () => [.. current.Select(p => Formulas.Forecast(p, date))], $"{key}/forecast/{date}");
+        return (Basis.Forecast, at.ToDateTimeOffset(), () => [.. current.Select(p => Formulas.Forecast(p, date))], $"{key}/forecast/{date}", freshness);
     }
 
-    /// <summary>This service's store position and the two feeds' positions: the inputs change only when one moves.</summary>
-    async Task<string> InputsKey(CancellationToken cancellation)
+    /// <summary>This service's store position and the two feeds' positions: the inputs change only when one moves. The
+    /// feeds' checkpoints are read once, for the key and for the freshness the answer reports.</summary>
+    async Task<(string Key, Freshness Freshness)> InputsKey(CancellationToken cancellation)
     {
         var own = await StoreVersion.Current(store, cancellation);
-        await using var session = store.QuerySession();
-        var feeds = await session.LoadManyAsync<FeedCheckpoint>(cancellation, InputSync.ProjectsFeed, InputSync.BudgetFeed);
-        return $"{own}/{string.Join(",", feeds.OrderBy(f => f.Id).Select(f => f.Sequence))}";
+        var feeds = await sync.Positions(cancellation);
+        return ($"{own}/{feeds.Key}", feeds.Freshness);
     }
 
     DateOnly Today() => DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);

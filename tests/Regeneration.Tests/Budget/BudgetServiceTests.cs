@@ -75,8 +75,8 @@ public class BudgetServiceTests(BudgetServers servers) : IClassFixture<BudgetSer
     {
         var (projectId, _) = await RegisterActive(projects);
         await Allocate(projectId, FundingSource.National, 1_000_000);
-        // The totals' version also moves every 10 s (the projects' categories and districts are taken again): a
-        // second look may fall just after such a turn, three in a row cannot.
+        // The totals' version also moves when the projects, listed again every 10 s, changed (another test's project):
+        // a second look may fall just after such a turn, three in a row cannot.
         GetPortfolioBudgetResponse held = null!, again = null!;
         for (var attempt = 0; attempt < 3 && again?.NotModified != true; attempt++)
         {
@@ -99,6 +99,38 @@ public class BudgetServiceTests(BudgetServers servers) : IClassFixture<BudgetSer
         var tooLong = await Assert.ThrowsAsync<RpcException>(() => budget.GetPortfolioBudgetAsync(new GetPortfolioBudgetRequest { IfNoneMatch = new string('a', 65) }).ResponseAsync);
         Assert.Equal(StatusCode.InvalidArgument, tooLong.StatusCode);
         Assert.Equal(["if_none_match"], tooLong.ViolatedFields());
+    }
+
+    [Fact]
+    public async Task A_district_revised_in_Projects_moves_the_portfolio_totals_once_the_projects_are_listed_again()
+    {
+        var district = $"D-{Guid.NewGuid():N}"[..10];
+        var (projectId, _) = await RegisterActive(projects, r => r.District = district);
+        await Allocate(projectId, FundingSource.National, 7_000_000);
+        // The listing the service holds may predate the project: its budget counts under UNKNOWN until the next one.
+        var held = await PortfolioUntil("", a => a.ByDistrict.Any(d => d.Name == district));
+
+        var moved = district + "-moved";
+        await projects.ReviseProjectDetailsAsync(new ReviseProjectDetailsRequest { RequestId = NewRequestId(), ProjectId = projectId, District = moved });
+        var after = await PortfolioUntil(held.Version, a => a.ByDistrict.Any(d => d.Name == moved));
+
+        Assert.Equal(7_000_000, after.ByDistrict.Single(d => d.Name == moved).Amounts.AllocatedWon);
+        Assert.DoesNotContain(after.ByDistrict, d => d.Name == district);
+        Assert.NotEqual(held.Version, after.Version);
+    }
+
+    /// <summary>The portfolio totals, asked again ("not modified" while they are the same) until they satisfy the
+    /// condition: at most three times the listing's lifetime.</summary>
+    async Task<GetPortfolioBudgetResponse> PortfolioUntil(string version, Func<GetPortfolioBudgetResponse, bool> done)
+    {
+        var deadline = DateTime.UtcNow + 3 * Regeneration.Budget.ProjectListings.Lifetime;
+        for (GetPortfolioBudgetResponse? last = null; ; await Task.Delay(250))
+        {
+            var answer = await budget.GetPortfolioBudgetAsync(new GetPortfolioBudgetRequest { IfNoneMatch = version });
+            if (!answer.NotModified) (last, version) = (answer, answer.Version);
+            if (last is not null && done(last)) return last;
+            Assert.True(DateTime.UtcNow < deadline, $"the portfolio totals did not move in time: {last}");
+        }
     }
 
     [Fact]

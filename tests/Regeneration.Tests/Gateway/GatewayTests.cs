@@ -184,7 +184,7 @@ public class GatewayTests(GatewayServers servers) : IClassFixture<GatewayServers
         var first = await Body(await executive.GetAsync("/api/v1/kpis?pageSize=7&refresh=true"));
         var second = await Body(await executive.GetAsync("/api/v1/kpis?pageSize=7"));
         Assert.Equal(["rendered", "kept"], Of("kpis"));
-        // The budget burn is kept too (its version also moves every 10 s, as the projects' districts are taken again).
+        // The budget burn is kept too (its version also moves when the projects, listed again every 10 s, changed).
         Assert.Contains("kept", Of("budget"));
         // The same answer; only the instant and the freshness are of the call.
         Assert.True(JsonNode.DeepEquals(WithoutCallParts(first), WithoutCallParts(second)), $"{first}\n{second}");
