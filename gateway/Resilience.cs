@@ -21,8 +21,9 @@ public sealed class ResilienceOptions
     public double BreakSeconds { get; set; } = 10;
     public double FailureRatio { get; set; } = 0.5;
     public int MinimumThroughput { get; set; } = 4;
-    /// <summary>Reads over the whole portfolio's history (the maturity as of a past instant, its trend): one attempt
-    /// this long, retried only when the service cannot be reached — a read that ran out of time is not run again.</summary>
+    /// <summary>Reads computed over the whole portfolio at an instant the caller names (as of a past instant, from its
+    /// history; a forecast; the trend): one attempt this long, retried only when the service cannot be reached — a read
+    /// that ran out of time is not run again.</summary>
     public double HistoryReadSeconds { get; set; } = 60;
 }
 
@@ -48,8 +49,10 @@ public static class Downstream
 
     const string HistorySuffix = ":history";
 
-    /// <summary>The pipeline for a read at <paramref name="at"/>: a past instant reads the whole portfolio's history.</summary>
-    public static string ForInstant(string service, DateTimeOffset? at) => at is { } t && t <= DateTimeOffset.UtcNow ? History(service) : service;
+    /// <summary>The pipeline for a read at <paramref name="at"/>: a past instant reads the whole portfolio's history, a
+    /// future one forecasts the whole portfolio — each computed for the call (about 1 s for the maturity at 10,000
+    /// projects, more with callers queued: BENCHMARKS.md, 2a), not a kept answer to fetch within 2 s.</summary>
+    public static string ForInstant(string service, DateTimeOffset? at) => at is null ? service : History(service);
 
     /// <summary>Unreachable, as opposed to too slow.</summary>
     static bool IsUnreachable(Exception e) => e is RpcException { StatusCode: StatusCode.Unavailable } or HttpRequestException;
