@@ -211,6 +211,34 @@ public class DependencyFaultTests(ProxiedGatewayServers servers) : IClassFixture
     }
 
     [Fact]
+    public async Task When_projects_does_not_answer_the_portfolio_totals_are_answered_from_the_projects_listed_before()
+    {
+        var budget = servers.System.BudgetClient;
+        var (projectId, _) = await RegisterActive(servers.System.ProjectsClient);
+        await budget.AllocateFundsAsync(new AllocateFundsRequest
+        {
+            RequestId = NewRequestId(), ProjectId = projectId, Source = FundingSource.Municipal, FiscalYear = 2026, AmountWon = 3_000_000,
+        });
+        var before = await budget.GetPortfolioBudgetAsync(new GetPortfolioBudgetRequest());   // Budget holds a listing now
+        var link = servers.System.Links["projects"];
+        link.BlackHole = true;
+        try
+        {
+            // The listing held is due to be listed again, and Projects does not answer: the totals come from the one held
+            // (they waited for a new listing inside the answer until 2026-11-27, and were UNAVAILABLE here).
+            await Task.Delay(Regeneration.Budget.ProjectListings.Lifetime + TimeSpan.FromSeconds(1));
+            var during = await budget.GetPortfolioBudgetAsync(new GetPortfolioBudgetRequest(), deadline: DateTime.UtcNow.AddSeconds(20));
+            Assert.False(during.NotModified);
+            Assert.Equal((before.BudgetCount, before.Totals.AllocatedWon), (during.BudgetCount, during.Totals.AllocatedWon));
+        }
+        finally
+        {
+            link.Heal();
+        }
+        Record("Black hole between Budget and Projects, portfolio totals due a new project listing", 1);
+    }
+
+    [Fact]
     public async Task A_read_computed_over_the_whole_portfolio_at_a_chosen_instant_gets_time_of_its_own_and_does_not_trip_the_services_breaker()
     {
         // The maturity as of a past instant reads every project's history (5-10 s at 10,000 projects), a forecast
