@@ -86,6 +86,8 @@ public sealed class BudgetGrpcService(CommandRunner commands, IDocumentStore sto
             await using (var session = store.QuerySession())
                 budgets = await session.Query<ProjectBudget>().ToListAsync();
             var answer = ProtoMapping.ToPortfolio(budgets, listing.Projects);
+            // A project registered since the listing counts under UNKNOWN until listed: have it listed now.
+            if (budgets.Any(b => !listing.Projects.ContainsKey(b.Id))) listings.ListAgain(listing);
             answer.Version = named;
             return answer;
         });

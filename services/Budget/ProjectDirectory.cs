@@ -20,7 +20,8 @@ public sealed class PortfolioCache
 /// The projects' categories and districts for the portfolio totals, as Projects last listed them (20 pages at 10,000
 /// projects). Listed again once older than <see cref="Lifetime"/>, in the background: callers go on with the listing
 /// held meanwhile, so an answer waits for a listing only when there is none yet or the one held is older than
-/// <see cref="MaxAge"/> (no caller for that long). Its generation moves only when what it lists changed.
+/// <see cref="MaxAge"/> (no caller for that long); a budget of a project it does not list has it listed again at once
+/// (<see cref="ListAgain"/>). Its generation moves only when what it lists changed.
 /// </summary>
 public sealed class ProjectListings(IServiceProvider services, TimeProvider time, ILogger<ProjectListings> logger)
 {
@@ -43,6 +44,15 @@ public sealed class ProjectListings(IServiceProvider services, TimeProvider time
             if (age < MaxAge) return Task.FromResult(held!);
         }
         return pending.WaitAsync(cancellation);
+    }
+
+    /// <summary>The listing given is missing a project (a budget names one it does not list): listed again now, in the
+    /// background, instead of when it is 10 s old. A listing that changed moves the generation, and so the totals.</summary>
+    public void ListAgain(Listing seen)
+    {
+        lock (gate)
+            if (ReferenceEquals(held, seen) && time.GetUtcNow() - seen.TakenAt < Lifetime)
+                held = seen with { TakenAt = time.GetUtcNow() - Lifetime };
     }
 
     async Task<Listing> Take()

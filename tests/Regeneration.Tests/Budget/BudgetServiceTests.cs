@@ -102,14 +102,24 @@ public class BudgetServiceTests(BudgetServers servers) : IClassFixture<BudgetSer
     }
 
     [Fact]
-    public async Task A_district_revised_in_Projects_moves_the_portfolio_totals_once_the_projects_are_listed_again()
+    public async Task A_new_project_shows_in_the_portfolio_totals_at_once_and_a_revised_district_once_the_projects_are_listed_again()
     {
+        // A first project shown by district: the listing Budget holds was taken after it, moments ago.
+        var first = $"D-{Guid.NewGuid():N}"[..10];
+        var (firstId, _) = await RegisterActive(projects, r => r.District = first);
+        await Allocate(firstId, FundingSource.National, 5_000_000);
+        var held = await PortfolioUntil("", a => a.ByDistrict.Any(d => d.Name == first));
+
+        // A project registered since: its budget names a project the listing lacks, which has the projects listed again
+        // at once — not when the listing held is 10 s old.
         var district = $"D-{Guid.NewGuid():N}"[..10];
         var (projectId, _) = await RegisterActive(projects, r => r.District = district);
         await Allocate(projectId, FundingSource.National, 7_000_000);
-        // The listing the service holds may predate the project: its budget counts under UNKNOWN until the next one.
-        var held = await PortfolioUntil("", a => a.ByDistrict.Any(d => d.Name == district));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        held = await PortfolioUntil(held.Version, a => a.ByDistrict.Any(d => d.Name == district));
+        Assert.True(clock.Elapsed < Regeneration.Budget.ProjectListings.Lifetime / 2, $"listed after {clock.Elapsed}");
 
+        // A district revised in Projects shows once the projects are listed again (every 10 s).
         var moved = district + "-moved";
         await projects.ReviseProjectDetailsAsync(new ReviseProjectDetailsRequest { RequestId = NewRequestId(), ProjectId = projectId, District = moved });
         var after = await PortfolioUntil(held.Version, a => a.ByDistrict.Any(d => d.Name == moved));
