@@ -50,8 +50,8 @@ public static class Downstream
     const string HistorySuffix = ":history";
 
     /// <summary>The pipeline for a read at <paramref name="at"/>: a past instant reads the whole portfolio's history, a
-    /// future one forecasts the whole portfolio — each computed for the call (about 1 s for the maturity at 10,000
-    /// projects, more with callers queued: BENCHMARKS.md, 2a), not a kept answer to fetch within 2 s.</summary>
+    /// future one forecasts the whole portfolio — each computed for the call (the maturity at 10,000 projects 1.0–1.7 s
+    /// p50 with 8 callers queued: BENCHMARKS.md, 2), not a kept answer to fetch within 2 s.</summary>
     public static string ForInstant(string service, DateTimeOffset? at) => at is null ? service : History(service);
 
     /// <summary>Unreachable, as opposed to too slow.</summary>

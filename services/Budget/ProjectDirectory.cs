@@ -60,6 +60,8 @@ public sealed class ProjectListings(IServiceProvider services, TimeProvider time
         try
         {
             var taken = time.GetUtcNow();   // what it lists is at least this recent
+            // A directory per listing: its gRPC client comes from the factory, which renews its connection handlers (one
+            // held by this singleton for the process's life would never be).
             var projects = await services.GetRequiredService<ProjectDirectory>().All(CancellationToken.None);
             lock (gate)
             {

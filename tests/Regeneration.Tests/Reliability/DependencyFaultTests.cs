@@ -242,7 +242,7 @@ public class DependencyFaultTests(ProxiedGatewayServers servers) : IClassFixture
     public async Task A_read_computed_over_the_whole_portfolio_at_a_chosen_instant_gets_time_of_its_own_and_does_not_trip_the_services_breaker()
     {
         // The maturity as of a past instant reads every project's history (5-10 s at 10,000 projects), a forecast
-        // computes every project's (about 1 s, more with callers queued: BENCHMARKS.md); the gateway gives such reads
+        // computes every project's (1.0-1.7 s p50 with 8 callers queued: BENCHMARKS.md); the gateway gives such reads
         // their own time (one attempt, not retried when it runs out) and breaker.
         var link = servers.GatewayLinks["kpi"];
         var executive = servers.Http(TestTokens.Executive);
