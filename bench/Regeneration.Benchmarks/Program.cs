@@ -100,6 +100,51 @@ if (only.Contains("writes"))
         stream.AppendOne(new Regeneration.Projects.MilestoneProgressReported(Guid.Parse(targets[w].Milestone), (int)(i % 100), 0, null, "benchmark"));
         await session.SaveChangesAsync();
     }));
+    // What one transaction per command leaves on the table: the same appends, the workers' waiting ones gathered into
+    // one transaction (a group commit, as the service's CommandRunner does), as many such transactions under way at a
+    // time as it has. Its ceiling with no gRPC, authentication, validation or receipts (BENCHMARKS.md, 1).
+    {
+        var waiting = System.Threading.Channels.Channel.CreateUnbounded<(int W, long I, TaskCompletionSource Done)>();
+        using var stop = new CancellationTokenSource();
+        var (groups, grouped) = (0L, 0L);
+        var committers = Enumerable.Range(0, Regeneration.ServiceDefaults.CommandRunner.Committers).Select(_ => Task.Run(async () =>
+        {
+            var group = new List<(int W, long I, TaskCompletionSource Done)>();
+            while (await waiting.Reader.WaitToReadAsync(stop.Token).AsTask().ContinueWith(t => t is { IsCompletedSuccessfully: true, Result: true }))
+            {
+                group.Clear();
+                while (group.Count < workers && waiting.Reader.TryRead(out var next)) group.Add(next);
+                if (group.Count == 0) continue;
+                try
+                {
+                    await using var session = store.LightweightSession();
+                    var batch = session.CreateBatchQuery();
+                    var fetched = group.Select(c => batch.Events.FetchForWriting<Regeneration.Projects.Project>(Guid.Parse(targets[c.W].Project))).ToList();
+                    await batch.Execute();
+                    for (var k = 0; k < group.Count; k++)
+                        (await fetched[k]).AppendOne(new Regeneration.Projects.MilestoneProgressReported(Guid.Parse(targets[group[k].W].Milestone), (int)(group[k].I % 100), 0, null, "benchmark"));
+                    await session.SaveChangesAsync();
+                    Interlocked.Increment(ref groups);
+                    Interlocked.Add(ref grouped, group.Count);
+                    foreach (var c in group) c.Done.SetResult();
+                }
+                catch (Exception e)
+                {
+                    foreach (var c in group) c.Done.SetException(e);
+                }
+            }
+        })).ToArray();
+        var result = await Writes("in-process Marten append, waiting commands grouped per transaction (group commit)", async (w, i) =>
+        {
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            waiting.Writer.TryWrite((w, i, done));
+            await done.Task;
+        });
+        stop.Cancel();
+        await Task.WhenAll(committers);
+        Console.WriteLine($"group commit: {grouped} commands in {groups} transactions, {(double)grouped / Math.Max(groups, 1):0.0} per transaction (warm-up included)");
+        results.Add(result);
+    }
     results.Add(await Writes("raw Npgsql one-row INSERT transaction", async (w, i) =>
     {
         await using var insert = dataSource.CreateCommand("insert into bench_raw (stream, data) values ($1, $2::jsonb)");

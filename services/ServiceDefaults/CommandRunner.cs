@@ -6,7 +6,12 @@
 // not what stops a duplicate: the receipt is looked up again under the stream's lock.) Without
 // expected_version, writers to one stream queue on its row lock and each decides on the state its
 // predecessor left; with it, a stale version is ABORTED.
+// Commands on existing streams that arrive together share one transaction (a group commit): their streams locked and
+// their receipts read in one round trip, their events and receipts written in another, one commit for all. A group
+// that fails as a whole writes nothing, and each of its commands then runs alone as above, so a group never changes
+// what a command decides or answers, only how many commits it takes (BENCHMARKS.md, 1).
 using System.Security.Cryptography;
+using System.Threading.Channels;
 using Google.Protobuf;
 using Marten;
 using JasperFx;
@@ -38,9 +43,30 @@ public sealed class CommandReceipt
 
 public sealed record CommandEnvelope(string RequestId, long? ExpectedVersion, RequestContext Context, IMessage Request);
 
-public sealed class CommandRunner(IDocumentStore store, TimeProvider time)
+public sealed class CommandRunner : IAsyncDisposable
 {
     const int AttemptsWithoutExpectedVersion = 3;
+    /// <summary>Groups under way at a time (some read and decided while others wait on PostgreSQL: 4 did more than 1
+    /// or 2, BENCHMARKS.md 1), and the most commands in one.</summary>
+    public const int Committers = 4, MostPerGroup = 64;
+
+    readonly IDocumentStore store;
+    readonly TimeProvider time;
+    readonly Channel<GroupedWrite> waiting = Channel.CreateUnbounded<GroupedWrite>(new UnboundedChannelOptions { AllowSynchronousContinuations = false });
+    readonly Task[] committers;
+
+    public CommandRunner(IDocumentStore store, TimeProvider time)
+    {
+        (this.store, this.time) = (store, time);
+        committers = [.. Enumerable.Range(0, Committers).Select(_ => Task.Run(CommitGroups))];
+    }
+
+    /// <summary>Commands already waiting still run (in groups) before the committers stop.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        waiting.Writer.TryComplete();
+        await Task.WhenAll(committers);
+    }
 
     /// <summary>Starts a new stream with the decided events.</summary>
     /// <param name="precheck">Reads that must hold before deciding (e.g. a unique code), inside the same session.</param>
@@ -68,6 +94,16 @@ public sealed class CommandRunner(IDocumentStore store, TimeProvider time)
     /// <param name="mustExist">The resource the stream is, when it must exist: an expected version given for a stream
     /// that does not is NOT_FOUND (the version check fails first, and a stale version would tell the caller to retry).</param>
     Task<CommandResult> Write<TAggregate>(CommandEnvelope command, Guid streamId, string? mustExist,
+        Func<TAggregate?, Decision> decide) where TAggregate : class
+    {
+        var write = new GroupedWrite<TAggregate>(this, command, streamId, mustExist, decide);
+        if (!waiting.Writer.TryWrite(write)) write.RunAlone();   // stopping: no group forms any more
+        return write.Done.Task;
+    }
+
+    /// <summary>One command on an existing stream in its own transaction: the stream locked (or its expected version
+    /// checked) and the receipt read, decided, written.</summary>
+    Task<CommandResult> WriteAlone<TAggregate>(CommandEnvelope command, Guid streamId, string? mustExist,
         Func<TAggregate?, Decision> decide) where TAggregate : class =>
         Run(command, streamId, lookFirst: false, mustExist, async (session, receiptId) =>
         {
@@ -167,8 +203,148 @@ public sealed class CommandRunner(IDocumentStore store, TimeProvider time)
         }
     }
 
+    /// <summary>Forms groups from the commands waiting (at most one per stream: a second command on a stream already in
+    /// the group runs alone, after the group, on the stream's lock) and commits each.</summary>
+    async Task CommitGroups()
+    {
+        var (group, streams) = (new List<GroupedWrite>(MostPerGroup), new HashSet<Guid>());
+        while (await waiting.Reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            group.Clear();
+            streams.Clear();
+            while (group.Count < MostPerGroup && waiting.Reader.TryRead(out var write))
+                if (streams.Add(write.StreamId)) group.Add(write);
+                else write.RunAlone();
+            if (group.Count > 0) await Commit(group).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// One transaction for the group. Its streams are locked in the order of their ids, each one's receipt read after
+    /// its lock, all in one round trip: as alone, a command decides on the state its stream's last writer left and sees
+    /// the receipt of a copy of itself that came first; two groups under way never wait on each other in a cycle, and a
+    /// writer alone holds one stream's lock and waits on nothing a group holds. (Without the locks, a group's events
+    /// met a writer alone's on the stream's version index and each waited for the other: PostgreSQL's deadlock.) Each
+    /// command is decided; every event and receipt is written and committed at once. A command whose decision fails (a
+    /// rule, a permission, a missing stream, an expected version not the stream's), and every command of a group whose
+    /// reads or writes fail (a lost connection), runs alone instead: its own transaction gives it the answer, and the
+    /// error, it would have had without the group. A repeat of a command that committed is answered from its receipt.
+    /// </summary>
+    async Task Commit(List<GroupedWrite> group)
+    {
+        group.Sort((a, b) => a.StreamId.CompareTo(b.StreamId));
+        var written = new List<(GroupedWrite Write, CommandReceipt Receipt)>(group.Count);
+        try
+        {
+            await using var session = store.LightweightSession();
+            var batch = session.CreateBatchQuery();
+            foreach (var write in group) write.Fetch(batch);
+            await batch.Execute().ConfigureAwait(false);
+            foreach (var write in group)
+            {
+                try
+                {
+                    var (receipt, answer) = await write.Decide().ConfigureAwait(false);
+                    if (answer is not null) write.Answer(answer);
+                    else if (receipt is null) write.RunAlone();
+                    else
+                    {
+                        session.Insert(receipt);
+                        written.Add((write, receipt));
+                    }
+                }
+                catch (Exception)
+                {
+                    write.RunAlone();
+                }
+            }
+            if (written.Count > 0) await session.SaveChangesAsync().ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            foreach (var write in group) if (!write.Settled) write.RunAlone();
+            return;
+        }
+        foreach (var (write, receipt) in written) write.Answer(Result(receipt, replayed: false));
+    }
+
+    /// <summary>A command on an existing stream waiting for its group.</summary>
+    abstract class GroupedWrite(CommandEnvelope command, Guid streamId)
+    {
+        public Guid StreamId => streamId;
+        public CommandEnvelope Command => command;
+        public string ReceiptId { get; } = CommandRunner.ReceiptId(command);
+        public string Hash { get; } = CommandRunner.Hash(command.Request);
+        public TaskCompletionSource<CommandResult> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        /// <summary>Answered, or sent to run alone: nothing more for its group to do.</summary>
+        public bool Settled { get; private set; }
+
+        /// <summary>Its stream and its receipt, added to the group's reads.</summary>
+        public abstract void Fetch(Marten.Services.BatchQuerying.IBatchedQuery batch);
+
+        /// <summary>After the reads: the receipt to write with its events (appended to its stream), or the answer of an
+        /// earlier copy of the request; neither when it must run alone (its expected version is not the stream's).</summary>
+        public abstract Task<(CommandReceipt? Receipt, CommandResult? Answer)> Decide();
+
+        protected abstract Task<CommandResult> Alone();
+
+        public void Answer(CommandResult result)
+        {
+            Settled = true;
+            Done.TrySetResult(result);
+        }
+
+        /// <summary>Runs in its own transaction, on its own (the caller gets its answer or its error).</summary>
+        public void RunAlone()
+        {
+            Settled = true;
+            _ = Task.Run(async () =>
+            {
+                try { Done.TrySetResult(await Alone()); }
+                catch (Exception e) { Done.TrySetException(e); }
+            });
+        }
+    }
+
+    sealed class GroupedWrite<TAggregate>(CommandRunner runner, CommandEnvelope command, Guid streamId, string? mustExist,
+        Func<TAggregate?, Decision> decide) : GroupedWrite(command, streamId) where TAggregate : class
+    {
+        Task<IEventStream<TAggregate>>? stream;
+        Task<CommandReceipt?>? receipt;
+
+        public override void Fetch(Marten.Services.BatchQuerying.IBatchedQuery batch)
+        {
+            // An expected version is compared after the reads, not by Marten's fetch: a stale one would fail the group's.
+            stream = batch.Events.FetchForExclusiveWriting<TAggregate>(StreamId);
+            receipt = batch.Load<CommandReceipt>(ReceiptId);
+        }
+
+        public override async Task<(CommandReceipt? Receipt, CommandResult? Answer)> Decide()
+        {
+            var fetched = await stream!;
+            if (await receipt! is { } earlier) return (null, Replay(earlier, Hash));
+            if (Command.ExpectedVersion is { } expected && (fetched.StartingVersion ?? 0) != expected) return (null, null);
+            var decision = decide(fetched.Aggregate);
+            fetched.AppendMany(decision.Events);
+            // The events carry their own command's who and why (alone, the session's; here the session is the group's).
+            foreach (var e in fetched.Events)
+                (e.CorrelationId, e.CausationId, e.UserName) = (Command.Context.CorrelationId, Command.RequestId, Command.Context.Actor);
+            return (new CommandReceipt
+            {
+                Id = ReceiptId, RequestHash = Hash, StreamId = StreamId.ToString(),
+                Version = (fetched.StartingVersion ?? 0) + decision.Events.Count, EntityId = decision.EntityId,
+                RecordedAt = runner.time.GetUtcNow(),
+            }, null);
+        }
+
+        protected override Task<CommandResult> Alone() => runner.WriteAlone(Command, StreamId, mustExist, decide);
+    }
+
+    /// <summary>Another writer came first; or PostgreSQL chose this command to break a cycle of writers waiting on each
+    /// other (none is known to arise; tried again, or ABORTED, rather than INTERNAL).</summary>
     static bool IsStreamConflict(Exception e) =>
-        e is ConcurrencyException or EventStreamUnexpectedMaxEventIdException or Marten.Exceptions.ExistingStreamIdCollisionException or JasperFx.Events.ExistingStreamIdCollisionException;
+        e is ConcurrencyException or EventStreamUnexpectedMaxEventIdException or Marten.Exceptions.ExistingStreamIdCollisionException or JasperFx.Events.ExistingStreamIdCollisionException ||
+        (e as PostgresException ?? e.InnerException as PostgresException)?.SqlState == PostgresErrorCodes.DeadlockDetected;
 
     static bool IsConflict(Exception e) => IsStreamConflict(e) || e is DocumentAlreadyExistsException || IsUniqueViolation(e);
 

@@ -11,12 +11,15 @@ public sealed class ProjectsServer : IAsyncLifetime
     public ServiceHost Host { get; private set; } = null!;
     public GrpcChannel Channel => Host.Channel;
     public string Address => Host.Address;
+    /// <summary>The service's database (for what only PostgreSQL shows, e.g. which transaction wrote a row).</summary>
+    public string ConnectionString { get; private set; } = "";
     /// <summary>Calls as an admin.</summary>
     public ProjectService.ProjectServiceClient Client { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
-        Host = await ServiceHost.StartAsync(ProjectsApp.Build, await PostgresServer.CreateDatabaseAsync());
+        ConnectionString = await PostgresServer.CreateDatabaseAsync();
+        Host = await ServiceHost.StartAsync(ProjectsApp.Build, ConnectionString);
         Client = new ProjectService.ProjectServiceClient(Host.Admin);
     }
 

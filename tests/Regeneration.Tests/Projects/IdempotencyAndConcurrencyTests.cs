@@ -1,6 +1,7 @@
 // Retries never duplicate, races never lose: request_id idempotency and optimistic concurrency.
 using Google.Rpc;
 using Grpc.Core;
+using Npgsql;
 using Regeneration.Projects.V1;
 using Regeneration.Tests.Infrastructure;
 using static Regeneration.Tests.Infrastructure.Requests;
@@ -143,5 +144,92 @@ public class IdempotencyAndConcurrencyTests(ProjectsServer server) : IClassFixtu
         Assert.Equal(writers, project.Milestones.Count);
         Assert.Equal(version + writers, project.Version);
         Assert.Equal(Enumerable.Range((int)version + 1, writers).Select(v => (long)v), results.Select(r => r.Version).Order());
+    }
+
+    [Fact]
+    public async Task Commands_arriving_together_share_a_commit_and_each_keeps_its_own_answer_author_and_error()
+    {
+        // Projects of their own managers, each with a milestone at 50 %.
+        const int managers = 16;
+        var projects = await Task.WhenAll(Enumerable.Range(0, managers).Select(async i =>
+        {
+            var (projectId, _) = await RegisterActive(client, r => r.Owner = $"pm.group{i}");
+            var milestoneId = await Plan(client, projectId);
+            var version = (await client.ReportMilestoneProgressAsync(new ReportMilestoneProgressRequest
+            {
+                RequestId = NewRequestId(), ProjectId = projectId, MilestoneId = milestoneId, Progress = 50,
+            })).Result.Version;
+            return (ProjectId: projectId, MilestoneId: milestoneId, Version: version, Client: server.ClientAs($"pm.group{i}", $"corr-group{i}"));
+        }));
+        var (crowded, crowdedVersion) = await RegisterActive(client);
+
+        // Three rounds (up to five), each a burst of commands sent at once: every manager reports progress on their own
+        // project; six writers plan milestones on one other project (one of them in a group, the others alone on the
+        // project's lock); and one command per kind of failure. Each round must answer every command as if it ran
+        // alone; at least one round must have had commands of several managers committed in one transaction.
+        var shared = false;
+        for (var round = 1; round <= 3 || round <= 5 && !shared; round++)
+        {
+            var progress = projects.Select((p, i) => new ReportMilestoneProgressRequest
+            {
+                RequestId = NewRequestId(), ProjectId = p.ProjectId, MilestoneId = p.MilestoneId, Progress = 50 + round * 5 + i % 3,
+            }).ToList();
+            var (intruder, stale, backwards, repeated) = (projects[1], projects[2], projects[3], projects[4]);
+            var failing = new (string Name, Func<Task> Call, StatusCode Expected)[]
+            {
+                ("another manager's project", () => projects[0].Client.ReportMilestoneProgressAsync(new ReportMilestoneProgressRequest
+                {
+                    RequestId = NewRequestId(), ProjectId = intruder.ProjectId, MilestoneId = intruder.MilestoneId, Progress = 99,
+                }).ResponseAsync, StatusCode.PermissionDenied),
+                ("a stale expected version", () => stale.Client.ChangeProjectStatusAsync(new ChangeProjectStatusRequest
+                {
+                    RequestId = NewRequestId(), ProjectId = stale.ProjectId, ExpectedVersion = 1, Status = ProjectStatus.OnHold, Reason = "stale",
+                }).ResponseAsync, StatusCode.Aborted),
+                ("progress going back without a reason", () => backwards.Client.ReportMilestoneProgressAsync(new ReportMilestoneProgressRequest
+                {
+                    RequestId = NewRequestId(), ProjectId = backwards.ProjectId, MilestoneId = backwards.MilestoneId, Progress = 1,
+                }).ResponseAsync, StatusCode.InvalidArgument),
+            };
+            var results = Task.WhenAll(progress.Select((r, i) => Task.Run(async () => (await projects[i].Client.ReportMilestoneProgressAsync(r)).Result)));
+            var repeat = Task.Run(async () => (await repeated.Client.ReportMilestoneProgressAsync(progress[4])).Result);   // a retry racing its original
+            var crowd = Task.WhenAll(Enumerable.Range(0, 6).Select(w => Task.Run(async () => (await client.PlanMilestoneAsync(new PlanMilestoneRequest
+            {
+                RequestId = NewRequestId(), ProjectId = crowded, Name = $"Round {round} writer {w}", Weight = 1, DueDate = "2026-09-30",
+            })).Result)));
+            var failures = failing.Select(f => Task.Run(async () =>
+            {
+                try { await f.Call(); return (f.Name, StatusCode.OK); }
+                catch (RpcException e) { return (f.Name, e.StatusCode); }
+            })).ToList();
+
+            var answered = await results;
+            Assert.Equal(failing.Select(f => (f.Name, f.Expected)), await Task.WhenAll(failures));
+            var again = await repeat;
+            Assert.Equal((answered[4].StreamId, answered[4].Version), (again.StreamId, again.Version));
+            Assert.Single(new[] { answered[4], again }, r => r.Replayed);
+            Assert.Equal(Enumerable.Range(1, 6).Select(v => crowdedVersion + v), (await crowd).Select(r => r.Version).Order());
+            crowdedVersion += 6;
+
+            // Each command's one event, after the project's version before the round, with its own author, correlation
+            // and request; the failed commands wrote nothing.
+            for (var i = 0; i < managers; i++)
+            {
+                Assert.Equal(projects[i].Version + 1, answered[i].Version);
+                var history = (await client.GetProjectHistoryAsync(new GetProjectHistoryRequest { ProjectId = projects[i].ProjectId })).Events;
+                Assert.Equal(projects[i].Version + 1, history.Count);
+                var last = history[^1];
+                Assert.Equal(progress[i].Progress, last.MilestoneProgressReported.Progress);
+                Assert.Equal(($"pm.group{i}", $"corr-group{i}", progress[i].RequestId), (last.Envelope.Actor, last.Envelope.CorrelationId, last.Envelope.CausationId));
+                projects[i] = projects[i] with { Version = answered[i].Version };
+            }
+
+            // Which transactions wrote the round's events (PostgreSQL's xmin of each row).
+            await using var connection = new NpgsqlConnection(server.ConnectionString);
+            await connection.OpenAsync();
+            await using var writers = new NpgsqlCommand("select count(distinct xmin::text) from projects.mt_events where causation_id = any($1)", connection);
+            writers.Parameters.AddWithValue(progress.Select(r => r.RequestId).ToArray());
+            shared = (long)(await writers.ExecuteScalarAsync())! < managers;
+        }
+        Assert.True(shared, "no round had two commands committed in one transaction");
     }
 }
