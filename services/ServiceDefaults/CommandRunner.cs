@@ -6,10 +6,11 @@
 // not what stops a duplicate: the receipt is looked up again under the stream's lock.) Without
 // expected_version, writers to one stream queue on its row lock and each decides on the state its
 // predecessor left; with it, a stale version is ABORTED.
-// Commands on existing streams that arrive together share one transaction (a group commit): their streams locked and
-// their receipts read in one round trip, their events and receipts written in another, one commit for all. A group
-// that fails as a whole writes nothing, and each of its commands then runs alone as above, so a group never changes
-// what a command decides or answers, only how many commits it takes (BENCHMARKS.md, 1).
+// Commands on a stream they do not start (Append, Write: a budget's first allocation included) that arrive together
+// share one transaction (a group commit): their streams locked and their receipts read in one round trip, their events
+// and receipts written in another, one commit for all. A group that fails as a whole writes nothing, and each of its
+// commands then runs alone as above, so a group never changes what a command decides or answers, only how many commits
+// it takes (BENCHMARKS.md, 1).
 using System.Security.Cryptography;
 using System.Threading.Channels;
 using Google.Protobuf;
@@ -48,11 +49,12 @@ public sealed class CommandRunner : IAsyncDisposable
     const int AttemptsWithoutExpectedVersion = 3;
     /// <summary>Groups under way at a time (some read and decided while others wait on PostgreSQL: 4 did more than 1
     /// or 2, BENCHMARKS.md 1), and the most commands in one.</summary>
-    public const int Committers = 4, MostPerGroup = 64;
+    public const int Committers = 4;
+    const int MostPerGroup = 64;
 
     readonly IDocumentStore store;
     readonly TimeProvider time;
-    readonly Channel<GroupedWrite> waiting = Channel.CreateUnbounded<GroupedWrite>(new UnboundedChannelOptions { AllowSynchronousContinuations = false });
+    readonly Channel<GroupedWrite> waiting = Channel.CreateUnbounded<GroupedWrite>();
     readonly Task[] committers;
 
     public CommandRunner(IDocumentStore store, TimeProvider time)
@@ -101,7 +103,7 @@ public sealed class CommandRunner : IAsyncDisposable
         return write.Done.Task;
     }
 
-    /// <summary>One command on an existing stream in its own transaction: the stream locked (or its expected version
+    /// <summary>One command (Append, Write) in its own transaction: the stream locked (or its expected version
     /// checked) and the receipt read, decided, written.</summary>
     Task<CommandResult> WriteAlone<TAggregate>(CommandEnvelope command, Guid streamId, string? mustExist,
         Func<TAggregate?, Decision> decide) where TAggregate : class =>
@@ -171,11 +173,7 @@ public sealed class CommandRunner : IAsyncDisposable
                 session.LastModifiedBy = command.Context.Actor;
                 var (decision, version, earlierUnderLock) = await write(session, receiptId);
                 if (earlierUnderLock is not null) return Replay(earlierUnderLock, hash);
-                receipt = new CommandReceipt
-                {
-                    Id = receiptId, RequestHash = hash, StreamId = streamId.ToString(), Version = version,
-                    EntityId = decision!.EntityId, RecordedAt = time.GetUtcNow(),
-                };
+                receipt = Receipt(receiptId, hash, streamId, version, decision!);
                 session.Insert(receipt);
                 await session.SaveChangesAsync();
             }
@@ -268,7 +266,7 @@ public sealed class CommandRunner : IAsyncDisposable
         foreach (var (write, receipt) in written) write.Answer(Result(receipt, replayed: false));
     }
 
-    /// <summary>A command on an existing stream waiting for its group.</summary>
+    /// <summary>A command (Append, Write) waiting for its group.</summary>
     abstract class GroupedWrite(CommandEnvelope command, Guid streamId)
     {
         public Guid StreamId => streamId;
@@ -329,12 +327,7 @@ public sealed class CommandRunner : IAsyncDisposable
             // The events carry their own command's who and why (alone, the session's; here the session is the group's).
             foreach (var e in fetched.Events)
                 (e.CorrelationId, e.CausationId, e.UserName) = (Command.Context.CorrelationId, Command.RequestId, Command.Context.Actor);
-            return (new CommandReceipt
-            {
-                Id = ReceiptId, RequestHash = Hash, StreamId = StreamId.ToString(),
-                Version = (fetched.StartingVersion ?? 0) + decision.Events.Count, EntityId = decision.EntityId,
-                RecordedAt = runner.time.GetUtcNow(),
-            }, null);
+            return (runner.Receipt(ReceiptId, Hash, StreamId, (fetched.StartingVersion ?? 0) + decision.Events.Count, decision), null);
         }
 
         protected override Task<CommandResult> Alone() => runner.WriteAlone(Command, StreamId, mustExist, decide);
@@ -345,6 +338,13 @@ public sealed class CommandRunner : IAsyncDisposable
     static bool IsStreamConflict(Exception e) =>
         e is ConcurrencyException or EventStreamUnexpectedMaxEventIdException or Marten.Exceptions.ExistingStreamIdCollisionException or JasperFx.Events.ExistingStreamIdCollisionException ||
         (e as PostgresException ?? e.InnerException as PostgresException)?.SqlState == PostgresErrorCodes.DeadlockDetected;
+
+    /// <summary>What a command that wrote leaves for its repeats: its request and its result.</summary>
+    CommandReceipt Receipt(string id, string hash, Guid streamId, long version, Decision decision) => new()
+    {
+        Id = id, RequestHash = hash, StreamId = streamId.ToString(), Version = version, EntityId = decision.EntityId,
+        RecordedAt = time.GetUtcNow(),
+    };
 
     static bool IsConflict(Exception e) => IsStreamConflict(e) || e is DocumentAlreadyExistsException || IsUniqueViolation(e);
 
