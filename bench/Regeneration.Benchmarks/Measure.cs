@@ -9,7 +9,7 @@ using System.Diagnostics;
 namespace Regeneration.Benchmarks;
 
 public sealed record Result(string Scenario, string Variant, int Workers, long Operations, long Errors, double Seconds,
-    double P50, double P95, double P99, double Max = double.NaN)
+    double P50, double P95, double P99, double Max = double.NaN, bool OpenLoop = false)
 {
     public double PerSecond => Operations / Seconds;
 }
@@ -28,10 +28,61 @@ public static class Measure
         if (afterWarmUp is not null) await afterWarmUp();
         Console.WriteLine($"measuring {scenario}: {variant} ({duration.TotalSeconds} s)");
         var (latencies, errors, seconds) = await Load(workers, duration, operation, firstIteration: 0);
-        var all = latencies.SelectMany(l => l).Order().ToArray();
+        return Summary(scenario, variant, workers, latencies.SelectMany(l => l), errors, seconds, openLoop: false);
+    }
+
+    /// <summary>Throughput and exact percentiles of every latency kept.</summary>
+    static Result Summary(string scenario, string variant, int workers, IEnumerable<double> latencies, long errors, double seconds, bool openLoop)
+    {
+        var all = latencies.Order().ToArray();
         double At(double q) => all.Length == 0 ? double.NaN : all[Math.Min(all.Length - 1, (int)(q * all.Length))];
         return new Result(scenario, variant, workers, all.Length, errors, seconds, At(0.50), At(0.95), At(0.99),
-            all.Length == 0 ? double.NaN : all[^1]);
+            all.Length == 0 ? double.NaN : all[^1], openLoop);
+    }
+
+    /// <summary>
+    /// The operation at a fixed total rate from <paramref name="workers"/> clients (an open loop: each client's calls
+    /// are scheduled an interval apart, the clients offset from each other), after <paramref name="settle"/> of the
+    /// same load unmeasured. Each latency is measured from the call's scheduled time, so a call held up behind a slow
+    /// one counts its wait (no coordinated omission), and a rate the system cannot keep up with shows as latency that
+    /// grows, not as a lower rate quietly measured. Prints how the calls slower than <paramref name="slowMs"/> fall in
+    /// time: spread out (the load) or bunched in a few 100 ms windows (the whole machine held up at once).
+    /// </summary>
+    public static async Task<Result> RunAtRate(string scenario, string variant, int workers, double perSecond, TimeSpan settle,
+        TimeSpan duration, double slowMs, Func<int, long, Task> operation)
+    {
+        if (settle > TimeSpan.Zero) await Paced(workers, perSecond, settle, operation, firstIteration: 2_000_000_000);
+        Console.WriteLine($"measuring {scenario}: {variant} ({duration.TotalSeconds} s)");
+        var (calls, errors, seconds) = await Paced(workers, perSecond, duration, operation, firstIteration: 0);
+        var done = calls.SelectMany(c => c).ToList();
+        var slow = done.Where(c => c.Ms > slowMs).ToList();
+        Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"  {variant} at {perSecond:0}/s: {slow.Count} of {done.Count} calls over {slowMs} ms, due in " +
+            $"{slow.Select(c => (int)(c.Due * 10)).Distinct().Count()} of the {(int)Math.Ceiling(duration.TotalSeconds * 10)} windows of 100 ms"));
+        return Summary(scenario, variant, workers, done.Select(c => c.Ms), errors, seconds, openLoop: true);
+    }
+
+    static async Task<(List<(double Due, double Ms)>[] Calls, long Errors, double Seconds)> Paced(int workers, double perSecond, TimeSpan duration,
+        Func<int, long, Task> operation, long firstIteration)
+    {
+        var calls = new List<(double Due, double Ms)>[workers];
+        var errors = 0L;
+        var interval = workers / perSecond;   // seconds between one client's calls
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, workers).Select(w => Task.Run(async () =>
+        {
+            var mine = calls[w] = new List<(double, double)>(4096);
+            for (var k = 0L; ; k++)
+            {
+                var due = (k + (double)w / workers) * interval;
+                if (due >= duration.TotalSeconds) break;
+                if (due - clock.Elapsed.TotalSeconds is var wait and > 0) await Task.Delay(TimeSpan.FromSeconds(wait));
+                try { await operation(w, firstIteration + k); }
+                catch (Exception) { Interlocked.Increment(ref errors); continue; }
+                mine.Add((due, (clock.Elapsed.TotalSeconds - due) * 1000));
+            }
+        })));
+        return (calls, errors, clock.Elapsed.TotalSeconds);
     }
 
     /// <summary>The same load, unmeasured, for at least <paramref name="least"/> and then until no process's JIT still

@@ -6,6 +6,9 @@
 //                                          formula alone needs no database)
 //     [--statements]                 (after each write variant, the SQL it cost PostgreSQL, from pg_stat_statements)
 //     [--repeat N]                   (each service's --rebuild run N times, the median reported)
+// The milestone updates are measured flat out (closed loop: each client sends its next call when the last one is
+// answered), then at a quarter, half and three quarters of the rate reached, beside the raw INSERT at the same rates
+// (open loop: calls sent on a schedule, each timed from when it was due).
 using System.Globalization;
 using System.Net.Http.Headers;
 using Grpc.Core;
@@ -87,12 +90,29 @@ await using (var create = dataSource.CreateCommand("create table if not exists b
 if (only.Contains("writes"))
 {
     memory.Phase = "milestone updates";
-    results.Add(await Writes("gRPC ReportMilestoneProgress (auth, validated, idempotent)", (w, i) =>
-        projectsClient.ReportMilestoneProgressAsync(new ReportMilestoneProgressRequest
-        {
-            RequestId = $"bench-{w}-{i}-{Guid.NewGuid():N}", ProjectId = targets[w].Project, MilestoneId = targets[w].Milestone,
-            Progress = (int)(i % 100), Reason = "benchmark",
-        }).ResponseAsync));
+    Task Report(int w, long i) => projectsClient.ReportMilestoneProgressAsync(new ReportMilestoneProgressRequest
+    {
+        RequestId = $"bench-{w}-{i}-{Guid.NewGuid():N}", ProjectId = targets[w].Project, MilestoneId = targets[w].Milestone,
+        Progress = (int)(i % 100), Reason = "benchmark",
+    }).ResponseAsync;
+    async Task RawInsert(int w, long i)
+    {
+        await using var insert = dataSource.CreateCommand("insert into bench_raw (stream, data) values ($1, $2::jsonb)");
+        insert.Parameters.AddWithValue(Guid.Parse(targets[w].Project));
+        insert.Parameters.AddWithValue($"{{\"progress\":{i % 100}}}");
+        await insert.ExecuteNonQueryAsync();
+    }
+    var flatOut = await Writes("gRPC ReportMilestoneProgress (auth, validated, idempotent)", Report);
+    results.Add(flatOut);
+    // The same clients sending at fixed rates below the one they reached flat out (closed loop, no pause between
+    // calls): the latency a given load meets, each call timed from when it was due (BENCHMARKS.md, 1).
+    foreach (var share in smoke ? [0.5] : new[] { 0.25, 0.5, 0.75 })
+    {
+        var rate = Math.Max(1, Math.Round(share * flatOut.PerSecond));
+        var (scenario, settle) = ($"milestone update at {share * 100:0} % of that rate ({rate:0}/s in all), {workers} clients", warmUp > TimeSpan.Zero ? TimeSpan.FromSeconds(5) : TimeSpan.Zero);
+        results.Add(await Measure.RunAtRate(scenario, "gRPC ReportMilestoneProgress, open loop", workers, rate, settle, duration, 25, Report));
+        results.Add(await Measure.RunAtRate(scenario, "raw Npgsql one-row INSERT transaction, open loop", workers, rate, settle, duration, 25, RawInsert));
+    }
     results.Add(await Writes("in-process Marten append (same events, same inline projection)", async (w, i) =>
     {
         await using var session = store.LightweightSession();
@@ -145,13 +165,7 @@ if (only.Contains("writes"))
         Console.WriteLine($"group commit: {grouped} commands in {groups} transactions, {(double)grouped / Math.Max(groups, 1):0.0} per transaction (warm-up included)");
         results.Add(result);
     }
-    results.Add(await Writes("raw Npgsql one-row INSERT transaction", async (w, i) =>
-    {
-        await using var insert = dataSource.CreateCommand("insert into bench_raw (stream, data) values ($1, $2::jsonb)");
-        insert.Parameters.AddWithValue(Guid.Parse(targets[w].Project));
-        insert.Parameters.AddWithValue($"{{\"progress\":{i % 100}}}");
-        await insert.ExecuteNonQueryAsync();
-    }));
+    results.Add(await Writes("raw Npgsql one-row INSERT transaction", RawInsert));
 }
 
 // ---- 4 and 2. Bulk import of the portfolio in steps, and the rollup at each size ----
@@ -355,7 +369,8 @@ foreach (var group in results.GroupBy(r => r.Scenario))
     var limit = group.Last();
     foreach (var r in group)
     {
-        var ratio = group.Count() == 1 ? "–" : (r.PerSecond / limit.PerSecond).ToString("0.00", CultureInfo.InvariantCulture);
+        // At a fixed rate both sides do the same calls per second: the latencies are the comparison.
+        var ratio = group.Count() == 1 || r.OpenLoop ? "–" : (r.PerSecond / limit.PerSecond).ToString("0.00", CultureInfo.InvariantCulture);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"| {r.Scenario} | {r.Variant} | {r.Workers} | {r.PerSecond:0} | {Ms(r.P50)} | {Ms(r.P95)} | {Ms(r.P99)} | {Ms(r.Max)} | {r.Errors} | {ratio} |"));
     }
