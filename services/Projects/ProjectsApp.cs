@@ -18,8 +18,11 @@ public static class ProjectsApp
             // code's uniqueness are always current.
             options.Projections.Snapshot<Project>(SnapshotLifecycle.Inline);
             // The searched fields are columns of their own (indexed there), not indexes on the JSON: no index
-            // reads the document, so a milestone update rewrites it as a HOT update, without touching an index.
+            // reads the document, so a milestone update can rewrite it as a HOT update, without touching an index —
+            // when its page has room for the new version: pages are filled to 70 % (a full page sent 79-82 % of the
+            // rewrites to another page, each with six index entries and more WAL: BENCHMARKS.md, 1).
             options.Schema.For<Project>()
+                .FillFactor(70)
                 .Duplicate(p => p.Code, configure: index => index.IsUnique = true)
                 .Duplicate(p => p.Status)
                 .Duplicate(p => p.Category)
