@@ -31,6 +31,13 @@ public static class Measure
         return Summary(scenario, variant, workers, latencies.SelectMany(l => l), errors, seconds, openLoop: false);
     }
 
+    /// <summary>Counts a failed call; the first of each measurement (and warm-up) is printed, so that an error in the
+    /// table's errors column says what it was.</summary>
+    static void Failed(ref long errors, Exception e)
+    {
+        if (Interlocked.Increment(ref errors) == 1) Console.WriteLine($"  first failed call: {e.GetType().Name}: {e.Message}");
+    }
+
     /// <summary>Throughput and exact percentiles of every latency kept.</summary>
     static Result Summary(string scenario, string variant, int workers, IEnumerable<double> latencies, long errors, double seconds, bool openLoop)
     {
@@ -78,7 +85,7 @@ public static class Measure
                 if (due >= duration.TotalSeconds) break;
                 if (due - clock.Elapsed.TotalSeconds is var wait and > 0) await Task.Delay(TimeSpan.FromSeconds(wait));
                 try { await operation(w, firstIteration + k); }
-                catch (Exception) { Interlocked.Increment(ref errors); continue; }
+                catch (Exception e) { Failed(ref errors, e); continue; }
                 mine.Add((due, (clock.Elapsed.TotalSeconds - due) * 1000));
             }
         })));
@@ -136,7 +143,7 @@ public static class Measure
             {
                 var start = Stopwatch.GetTimestamp();
                 try { await operation(w, i); }
-                catch (Exception) { Interlocked.Increment(ref errors); continue; }
+                catch (Exception e) { Failed(ref errors, e); continue; }
                 mine.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
             }
         })));
