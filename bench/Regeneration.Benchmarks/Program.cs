@@ -104,14 +104,17 @@ if (only.Contains("writes"))
     }
     var flatOut = await Writes("gRPC ReportMilestoneProgress (auth, validated, idempotent)", Report);
     results.Add(flatOut);
-    // The same clients sending at fixed rates below the one they reached flat out (closed loop, no pause between
-    // calls): the latency a given load meets, each call timed from when it was due (BENCHMARKS.md, 1).
+    // The same clients at fixed rates below the one they reached flat out: the latency a given load meets, each call
+    // timed from when it was due, our path and the raw INSERT at the same rate (BENCHMARKS.md, 1). The calls over the
+    // p99 goal are counted by when they were due: spread out, or bunched.
+    const double goalP99Ms = 25;
+    var settle = warmUp > TimeSpan.Zero ? TimeSpan.FromSeconds(5) : TimeSpan.Zero;
     foreach (var share in smoke ? [0.5] : new[] { 0.25, 0.5, 0.75 })
     {
         var rate = Math.Max(1, Math.Round(share * flatOut.PerSecond));
-        var (scenario, settle) = ($"milestone update at {share * 100:0} % of that rate ({rate:0}/s in all), {workers} clients", warmUp > TimeSpan.Zero ? TimeSpan.FromSeconds(5) : TimeSpan.Zero);
-        results.Add(await Measure.RunAtRate(scenario, "gRPC ReportMilestoneProgress, open loop", workers, rate, settle, duration, 25, Report));
-        results.Add(await Measure.RunAtRate(scenario, "raw Npgsql one-row INSERT transaction, open loop", workers, rate, settle, duration, 25, RawInsert));
+        var scenario = $"milestone update at {share * 100:0} % of that rate ({rate:0}/s in all), {workers} clients";
+        results.Add(await Measure.RunAtRate(scenario, "gRPC ReportMilestoneProgress, open loop", workers, rate, settle, duration, goalP99Ms, Report));
+        results.Add(await Measure.RunAtRate(scenario, "raw Npgsql one-row INSERT transaction, open loop", workers, rate, settle, duration, goalP99Ms, RawInsert));
     }
     results.Add(await Writes("in-process Marten append (same events, same inline projection)", async (w, i) =>
     {
