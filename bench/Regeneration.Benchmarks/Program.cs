@@ -387,7 +387,8 @@ async Task<Result> Writes(string variant, Func<int, long, Task> operation)
 {
     var result = await Measure.Run("milestone update", variant, workers, warmUp, duration, operation, afterWarmUp: async () =>
     {
-        if (statements) await Execute(dataSource, "create extension if not exists pg_stat_statements; select pg_stat_statements_reset(); select pg_stat_reset_shared('wal'); select pg_stat_reset()");
+        if (statements) await Execute(dataSource, "create extension if not exists pg_stat_statements; create extension if not exists pg_walinspect; select pg_stat_statements_reset(); select pg_stat_reset_shared('wal'); select pg_stat_reset(); " +
+            "create table if not exists bench_wal_start (lsn pg_lsn); truncate bench_wal_start; insert into bench_wal_start select pg_current_wal_lsn()");
     });
     if (statements) await PrintStatements(dataSource, variant, result.Operations);
     return result;
@@ -447,6 +448,12 @@ static async Task PrintStatements(NpgsqlDataSource dataSource, string variant, l
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"WAL per operation of: {variant}: {walReader.GetInt64(0) / (double)operations:0.0} records, {walReader.GetInt64(1) / (double)operations:0.00} full-page images, {walReader.GetDecimal(2) / operations:0} bytes"));
     }
+    // Where the WAL went, by record type (pg_walinspect, from the measurement's start to now).
+    await using (var kinds = dataSource.CreateCommand("select \"resource_manager/record_type\", count, combined_size from pg_get_wal_stats((select lsn from bench_wal_start), pg_current_wal_lsn(), true) where count > 0 order by combined_size desc limit 12"))
+    await using (var kindsReader = await kinds.ExecuteReaderAsync())
+        while (await kindsReader.ReadAsync())
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  WAL {kindsReader.GetString(0)}: {kindsReader.GetInt64(1) / (double)operations:0.00} records, {kindsReader.GetInt64(2) / (double)operations:0} bytes per operation"));
     await using (var tables = dataSource.CreateCommand("select schemaname || '.' || relname, n_tup_ins, n_tup_upd, n_tup_hot_upd from pg_stat_user_tables where n_tup_ins + n_tup_upd > 100 order by 1"))
     await using (var tablesReader = await tables.ExecuteReaderAsync())
         while (await tablesReader.ReadAsync())
