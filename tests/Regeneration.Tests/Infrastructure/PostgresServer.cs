@@ -13,6 +13,11 @@ public static class PostgresServer
 
     public static bool IsExternal => Environment.GetEnvironmentVariable("REGENERATION_TEST_POSTGRES") is { Length: > 0 };
 
+    /// <summary>PostgreSQL's defaults, as the compose file runs it, which Testcontainers turns off: a commit waits for its
+    /// WAL flush (fsync, synchronous_commit), and a page's first change after a checkpoint writes the whole page to the
+    /// WAL (full_page_writes: without it a crash in the middle of a page's write can leave it torn).</summary>
+    public static readonly string[] ProductionDurability = ["-c", "fsync=on", "-c", "synchronous_commit=on", "-c", "full_page_writes=on"];
+
     public static bool Durable => Environment.GetEnvironmentVariable("REGENERATION_POSTGRES_DURABLE") == "1";
 
     public static string Mode => Environment.GetEnvironmentVariable("REGENERATION_TEST_POSTGRES") is { Length: > 0 }
@@ -41,11 +46,8 @@ public static class PostgresServer
         if (Environment.GetEnvironmentVariable("REGENERATION_TEST_POSTGRES") is { Length: > 0 } external)
             return external;
         var builder = new PostgreSqlBuilder(Image).WithCommand("-c", "max_connections=500");
-        // Testcontainers turns fsync, synchronous_commit and full_page_writes off for speed; the benchmarks measure
-        // with production durability (REGENERATION_POSTGRES_DURABLE=1, PostgreSQL's defaults, as in the compose file):
-        // a commit waits for the WAL flush, and a page's first change after a checkpoint writes the whole page to the
-        // WAL (without it a crash mid-write could leave a torn page).
-        if (Durable) builder = builder.WithCommand("-c", "fsync=on", "-c", "synchronous_commit=on", "-c", "full_page_writes=on");
+        // Testcontainers turns the three of ProductionDurability off for speed; the benchmarks measure with them on.
+        if (Durable) builder = builder.WithCommand(ProductionDurability);
         // REGENERATION_POSTGRES_STATEMENTS=1: pg_stat_statements loaded, for profiling the benchmarks' SQL.
         if (Environment.GetEnvironmentVariable("REGENERATION_POSTGRES_STATEMENTS") == "1")
             builder = builder.WithCommand("-c", "shared_preload_libraries=pg_stat_statements", "-c", "pg_stat_statements.track=all");

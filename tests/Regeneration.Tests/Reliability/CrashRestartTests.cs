@@ -38,11 +38,11 @@ public class CrashRestartTests
     {
         Skip.If(PostgresServer.IsExternal, "needs a PostgreSQL this test may kill (Testcontainers), not REGENERATION_TEST_POSTGRES");
         // A server of its own, on a fixed host port so that it comes back at the same address, with
-        // production durability: Testcontainers turns fsync and synchronous_commit off by default, and with
-        // synchronous_commit off a crash loses acknowledged commits (this test caught exactly that).
+        // production durability: Testcontainers turns it off by default, and with synchronous_commit off a crash
+        // loses acknowledged commits (this test caught exactly that).
         var port = ServiceProcess.FreePort();
         await using var postgres = new PostgreSqlBuilder(PostgresServer.Image).WithPortBinding(port, 5432)
-            .WithCommand("-c", "fsync=on", "-c", "synchronous_commit=on")
+            .WithCommand(PostgresServer.ProductionDurability)
             .Build();
         await postgres.StartAsync();
         var connectionString = postgres.GetConnectionString();
