@@ -4,7 +4,8 @@
 //   dotnet run -c Release --project bench/Regeneration.Benchmarks -- [--seconds 10] [--warmup 20] [--workers 64] [--projects 1000,10000] [--smoke]
 //     [--only formula,writes,load,rebuild]   (a subset of the scenarios, to profile one; the rebuild reads what load wrote;
 //                                          formula alone needs no database)
-//     [--statements]                 (after each write variant, the SQL it cost PostgreSQL, from pg_stat_statements)
+//     [--statements]                 (after each write variant, the SQL it cost PostgreSQL, from pg_stat_statements,
+//                                     and its WAL by record type, from pg_walinspect)
 //     [--repeat N]                   (each service's --rebuild run N times, the median reported)
 // The milestone updates are measured flat out (closed loop: each client sends its next call when the last one is
 // answered), then at a quarter, half and three quarters of the rate reached, beside the raw INSERT at the same rates
@@ -385,12 +386,15 @@ return 0;
 
 async Task<Result> Writes(string variant, Func<int, long, Task> operation)
 {
+    var walStart = "";   // where the WAL stood when the measurement began
     var result = await Measure.Run("milestone update", variant, workers, warmUp, duration, operation, afterWarmUp: async () =>
     {
-        if (statements) await Execute(dataSource, "create extension if not exists pg_stat_statements; create extension if not exists pg_walinspect; select pg_stat_statements_reset(); select pg_stat_reset_shared('wal'); select pg_stat_reset(); " +
-            "create table if not exists bench_wal_start (lsn pg_lsn); truncate bench_wal_start; insert into bench_wal_start select pg_current_wal_lsn()");
+        if (!statements) return;
+        await Execute(dataSource, "create extension if not exists pg_stat_statements; create extension if not exists pg_walinspect; select pg_stat_statements_reset(); select pg_stat_reset_shared('wal'); select pg_stat_reset()");
+        await using var lsn = dataSource.CreateCommand("select pg_current_wal_lsn()::text");
+        walStart = (string)(await lsn.ExecuteScalarAsync())!;
     });
-    if (statements) await PrintStatements(dataSource, variant, result.Operations);
+    if (statements) await PrintStatements(dataSource, variant, result.Operations, walStart);
     return result;
 }
 
@@ -436,7 +440,7 @@ static async Task Execute(NpgsqlDataSource dataSource, string sql)
 }
 
 // What the variant's SQL cost PostgreSQL, per operation, by statement (pg_stat_statements, execution time only).
-static async Task PrintStatements(NpgsqlDataSource dataSource, string variant, long operations)
+static async Task PrintStatements(NpgsqlDataSource dataSource, string variant, long operations, string walStart)
 {
     await using var top = dataSource.CreateCommand(
         "select calls, total_exec_time, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) from pg_stat_statements " +
@@ -449,11 +453,14 @@ static async Task PrintStatements(NpgsqlDataSource dataSource, string variant, l
             $"WAL per operation of: {variant}: {walReader.GetInt64(0) / (double)operations:0.0} records, {walReader.GetInt64(1) / (double)operations:0.00} full-page images, {walReader.GetDecimal(2) / operations:0} bytes"));
     }
     // Where the WAL went, by record type (pg_walinspect, from the measurement's start to now).
-    await using (var kinds = dataSource.CreateCommand("select \"resource_manager/record_type\", count, combined_size from pg_get_wal_stats((select lsn from bench_wal_start), pg_current_wal_lsn(), true) where count > 0 order by combined_size desc limit 12"))
-    await using (var kindsReader = await kinds.ExecuteReaderAsync())
+    await using (var kinds = dataSource.CreateCommand("select \"resource_manager/record_type\", count, combined_size from pg_get_wal_stats($1::pg_lsn, pg_current_wal_lsn(), true) where count > 0 order by combined_size desc limit 12"))
+    {
+        kinds.Parameters.AddWithValue(walStart);
+        await using var kindsReader = await kinds.ExecuteReaderAsync();
         while (await kindsReader.ReadAsync())
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  WAL {kindsReader.GetString(0)}: {kindsReader.GetInt64(1) / (double)operations:0.00} records, {kindsReader.GetInt64(2) / (double)operations:0} bytes per operation"));
+    }
     await using (var tables = dataSource.CreateCommand("select schemaname || '.' || relname, n_tup_ins, n_tup_upd, n_tup_hot_upd from pg_stat_user_tables where n_tup_ins + n_tup_upd > 100 order by 1"))
     await using (var tablesReader = await tables.ExecuteReaderAsync())
         while (await tablesReader.ReadAsync())
