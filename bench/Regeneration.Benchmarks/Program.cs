@@ -203,8 +203,10 @@ foreach (var count in only.Contains("load") ? projectCounts : [])
 
     // The KPI service follows both change feeds; wait until its rollup has every project.
     memory.Phase = $"KPI catching up with {count} projects";
+    clock.Restart();
     for (var waited = 0; (await kpiClient.GetKpiRollupAsync(new GetKpiRollupRequest())).Portfolio.ProjectCount < loaded + workers && waited < 600; waited++)
         await Task.Delay(1000);
+    Console.WriteLine($"KPI's rollup had all {loaded + workers} projects {clock.Elapsed.TotalSeconds:0.0} s after the import ended (polled every second)");
     memory.Phase = $"rollup at {count} projects";
     var body = await http.GetByteArrayAsync("/api/v1/kpis");
     await using var staticServer = await StaticJson(body);

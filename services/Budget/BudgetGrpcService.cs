@@ -52,12 +52,20 @@ public sealed class BudgetGrpcService(CommandRunner commands, IDocumentStore sto
         return new GetProjectBudgetResponse { Budget = budget.ToProto() };
     }
 
+    public override async Task<BatchGetProjectBudgetsResponse> BatchGetProjectBudgets(BatchGetProjectBudgetsRequest r, ServerCallContext call)
+    {
+        Caller.From(call).EnsureCanRead(Area);
+        var ids = r.ProjectIds.Select(Guid.Parse).Distinct().ToArray();
+        await using var session = store.QuerySession();
+        var found = (await session.LoadManyAsync<ProjectBudget>(call.CancellationToken, ids)).ToDictionary(b => b.Id);
+        return new BatchGetProjectBudgetsResponse { Budgets = { ids.Where(found.ContainsKey).Select(id => found[id].ToProto()) } };
+    }
+
     public override async Task<GetProjectBudgetAsOfResponse> GetProjectBudgetAsOf(GetProjectBudgetAsOfRequest r, ServerCallContext call)
     {
         Caller.From(call).EnsureCanRead(Area);
-        await using var session = store.QuerySession();
-        var budget = await session.Events.AggregateStreamAsync<ProjectBudget>(Guid.Parse(r.ProjectId),
-                timestamp: r.AsOf.ToDateTimeOffset(), token: call.CancellationToken)
+        var id = Guid.Parse(r.ProjectId);
+        var budget = (await AsOf.States<ProjectBudget>(store, [id], r.AsOf.ToDateTimeOffset(), call.CancellationToken)).GetValueOrDefault(id)
             ?? throw new NotFoundException(Resource, $"{r.ProjectId} as of {r.AsOf}");
         return new GetProjectBudgetAsOfResponse { Budget = budget.ToProto() };
     }

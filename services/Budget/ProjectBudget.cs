@@ -25,7 +25,7 @@ public sealed record SpendingLine(FundingSource Source, int FiscalYear, long Amo
 
 public sealed record ProjectBudget(
     Guid Id, IReadOnlyList<AllocationLine> Allocations, IReadOnlyList<ContractLine> Contracts,
-    IReadOnlyList<SpendingLine> Spending, IReadOnlyList<string> InvoiceRefs)
+    IReadOnlyList<SpendingLine> Spending, IReadOnlyList<string> InvoiceRefs) : IStreamSnapshot
 {
     public long Version { get; set; }
 

@@ -87,6 +87,15 @@ sealed class GetProjectBudgetValidator : AbstractValidator<GetProjectBudgetReque
     public GetProjectBudgetValidator() => RuleFor(x => x.ProjectId).Uuid();
 }
 
+sealed class BatchGetProjectBudgetsValidator : AbstractValidator<BatchGetProjectBudgetsRequest>
+{
+    public BatchGetProjectBudgetsValidator()
+    {
+        RuleFor(x => x.ProjectIds).Batch();
+        RuleForEach(x => x.ProjectIds).Uuid();
+    }
+}
+
 sealed class GetProjectBudgetsAsOfValidator : AbstractValidator<GetProjectBudgetsAsOfRequest>
 {
     public GetProjectBudgetsAsOfValidator()

@@ -10,7 +10,7 @@ public sealed record MeasurementRecorded(Guid MeasurementId, string IndicatorCod
 public sealed record Target(string IndicatorCode, double Baseline, double Value, DateOnly TargetDate);
 public sealed record Measurement(Guid Id, string IndicatorCode, double Value, DateTimeOffset ObservedAt, string Source);
 
-public sealed record ProjectIndicators(Guid Id, IReadOnlyList<Target> Targets, IReadOnlyList<Measurement> Measurements)
+public sealed record ProjectIndicators(Guid Id, IReadOnlyList<Target> Targets, IReadOnlyList<Measurement> Measurements) : IStreamSnapshot
 {
     public long Version { get; set; }
 

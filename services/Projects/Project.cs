@@ -46,7 +46,7 @@ public sealed record Milestone(
 public sealed record Project(
     Guid Id, string Code, string Name, string Description, string District, ProjectCategory Category, string Owner,
     DateOnly PlannedStart, DateOnly PlannedEnd, ProjectStatus Status, IReadOnlyList<Contribution> Contributions,
-    IReadOnlyList<Milestone> Milestones)
+    IReadOnlyList<Milestone> Milestones) : IStreamSnapshot
 {
     /// <summary>The number of events in the stream; Marten keeps it on the snapshot.</summary>
     public long Version { get; set; }

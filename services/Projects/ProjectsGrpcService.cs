@@ -106,6 +106,15 @@ public sealed class ProjectsGrpcService(CommandRunner commands, IDocumentStore s
         return new GetProjectResponse { Project = project.ToProto() };
     }
 
+    public override async Task<BatchGetProjectsResponse> BatchGetProjects(BatchGetProjectsRequest r, ServerCallContext call)
+    {
+        Caller.From(call).EnsureCanRead(Area);
+        var ids = r.ProjectIds.Select(Guid.Parse).Distinct().ToArray();
+        await using var session = store.QuerySession();
+        var found = (await session.LoadManyAsync<Project>(call.CancellationToken, ids)).ToDictionary(p => p.Id);
+        return new BatchGetProjectsResponse { Projects = { ids.Where(found.ContainsKey).Select(id => found[id].ToProto()) } };
+    }
+
     public override async Task<ListProjectsResponse> ListProjects(ListProjectsRequest r, ServerCallContext call)
     {
         Caller.From(call).EnsureCanRead(Area);
@@ -137,9 +146,8 @@ public sealed class ProjectsGrpcService(CommandRunner commands, IDocumentStore s
     public override async Task<GetProjectAsOfResponse> GetProjectAsOf(GetProjectAsOfRequest r, ServerCallContext call)
     {
         Caller.From(call).EnsureCanRead(Area);
-        await using var session = store.QuerySession();
-        var project = await session.Events.AggregateStreamAsync<Project>(Guid.Parse(r.ProjectId),
-                timestamp: r.AsOf.ToDateTimeOffset(), token: call.CancellationToken)
+        var id = Guid.Parse(r.ProjectId);
+        var project = (await AsOf.States<Project>(store, [id], r.AsOf.ToDateTimeOffset(), call.CancellationToken)).GetValueOrDefault(id)
             ?? throw new NotFoundException(Resource, $"{r.ProjectId} as of {r.AsOf}");
         return new GetProjectAsOfResponse { Project = project.ToProto() };
     }

@@ -148,6 +148,15 @@ sealed class GetProjectHistoryValidator : AbstractValidator<GetProjectHistoryReq
     public GetProjectHistoryValidator() => RuleFor(x => x.ProjectId).Uuid();
 }
 
+sealed class BatchGetProjectsValidator : AbstractValidator<BatchGetProjectsRequest>
+{
+    public BatchGetProjectsValidator()
+    {
+        RuleFor(x => x.ProjectIds).Batch();
+        RuleForEach(x => x.ProjectIds).Uuid();
+    }
+}
+
 sealed class GetProjectsAsOfValidator : AbstractValidator<GetProjectsAsOfRequest>
 {
     public GetProjectsAsOfValidator()

@@ -8,7 +8,13 @@ public static class Upstream
 {
     public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(3);
 
+    /// <summary>For a batch of projects read as of a past instant: streams changed since are folded from their events,
+    /// which can take longer than an ordinary read (the gateway gives the whole read 60 s).</summary>
+    public static readonly TimeSpan HistoryDeadline = TimeSpan.FromSeconds(30);
+
     public static DateTime NewDeadline() => DateTime.UtcNow + Deadline;
+
+    public static DateTime NewHistoryDeadline() => DateTime.UtcNow + HistoryDeadline;
 
     /// <param name="dependency">The service called, e.g. "projects".</param>
     /// <param name="notFound">The resource (type, name) reported when the call is NOT_FOUND; null to let it through.</param>

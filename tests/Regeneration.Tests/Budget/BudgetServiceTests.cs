@@ -389,6 +389,27 @@ public class BudgetServiceTests(BudgetServers servers) : IClassFixture<BudgetSer
     }
 
     [Fact]
+    public async Task Many_budgets_read_in_one_call_in_the_order_asked_without_projects_lacking_one()
+    {
+        var (first, _) = await RegisterActive(projects);
+        var (second, _) = await RegisterActive(projects);
+        var (unfunded, _) = await RegisterActive(projects);
+        await Allocate(first, FundingSource.National, 1_000);
+        await Allocate(second, FundingSource.Private, 2_000);
+
+        var batch = (await budget.BatchGetProjectBudgetsAsync(new BatchGetProjectBudgetsRequest { ProjectIds = { second, unfunded, first, second } })).Budgets;
+        Assert.Equal([await Budget(second), await Budget(first)], batch);
+
+        foreach (var (ids, field) in new[] { (new[] { first, "B-1" }, "project_ids[1]"), ([], "project_ids"),
+                     ([.. Enumerable.Range(0, 501).Select(_ => Guid.NewGuid().ToString())], "project_ids") })
+        {
+            var e = await Assert.ThrowsAsync<RpcException>(() => budget.BatchGetProjectBudgetsAsync(new BatchGetProjectBudgetsRequest { ProjectIds = { ids } }).ResponseAsync);
+            Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+            Assert.Equal([field], e.ViolatedFields());
+        }
+    }
+
+    [Fact]
     public async Task The_change_feed_resumes_after_the_last_sequence_without_gaps_or_repeats()
     {
         var (projectId, _) = await RegisterActive(projects);

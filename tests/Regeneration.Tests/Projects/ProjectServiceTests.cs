@@ -163,11 +163,46 @@ public class ProjectServiceTests(ProjectsServer server) : IClassFixture<Projects
             AsOf = Timestamp.FromDateTime(DateTime.UtcNow.AddSeconds(1)), ProjectIds = { later, projectId },
         })).Projects;
         Assert.Equal([other, now], both);
+
+        // After the instant one project changes and the other does not: the changed one is as it stood then, the
+        // other as it stands now, in the batch as in the single reads.
+        var laterReady = (await client.GetProjectHistoryAsync(new GetProjectHistoryRequest { ProjectId = later })).Events[^1].Envelope.RecordedAt;
+        await client.ReportMilestoneProgressAsync(new ReportMilestoneProgressRequest
+        {
+            RequestId = NewRequestId(), ProjectId = projectId, MilestoneId = milestoneId, Progress = 90,
+        });
+        var mixed = (await client.GetProjectsAsOfAsync(new GetProjectsAsOfRequest { AsOf = laterReady, ProjectIds = { projectId, later } })).Projects;
+        var laterNow = (await client.GetProjectAsync(new GetProjectRequest { ProjectId = later })).Project;
+        Assert.Equal([now, laterNow], mixed);
+        Assert.Equal(now, (await client.GetProjectAsOfAsync(new GetProjectAsOfRequest { ProjectId = projectId, AsOf = laterReady })).Project);
+        Assert.Equal((90, 6L), ((await client.GetProjectAsync(new GetProjectRequest { ProjectId = projectId })).Project.Milestones.Single().Progress,
+            (await client.GetProjectAsync(new GetProjectRequest { ProjectId = projectId })).Project.Version));
         var invalid = await Assert.ThrowsAsync<RpcException>(() => client.GetProjectsAsOfAsync(new GetProjectsAsOfRequest
         {
             AsOf = afterFirstReport, ProjectIds = { projectId, "P-1" },
         }).ResponseAsync);
         Assert.Equal(["project_ids[1]"], invalid.ViolatedFields());
+    }
+
+    [Fact]
+    public async Task Many_projects_read_in_one_call_in_the_order_asked_without_unknown_ids()
+    {
+        var (first, _) = await RegisterActive(client);
+        var (second, _) = await RegisterActive(client);
+        await Plan(client, second);
+
+        var batch = (await client.BatchGetProjectsAsync(new BatchGetProjectsRequest { ProjectIds = { second, Guid.NewGuid().ToString(), first, second } })).Projects;
+        Assert.Equal([(await client.GetProjectAsync(new GetProjectRequest { ProjectId = second })).Project,
+            (await client.GetProjectAsync(new GetProjectRequest { ProjectId = first })).Project], batch);
+        Assert.Equal((3L, 1), (batch[0].Version, batch[0].Milestones.Count));
+
+        foreach (var (ids, field) in new[] { (new[] { first, "P-1" }, "project_ids[1]"), ([], "project_ids"),
+                     ([.. Enumerable.Range(0, 501).Select(_ => Guid.NewGuid().ToString())], "project_ids") })
+        {
+            var e = await Assert.ThrowsAsync<RpcException>(() => client.BatchGetProjectsAsync(new BatchGetProjectsRequest { ProjectIds = { ids } }).ResponseAsync);
+            Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+            Assert.Equal([field], e.ViolatedFields());
+        }
     }
 
     [Fact]
