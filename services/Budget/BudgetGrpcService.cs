@@ -55,10 +55,10 @@ public sealed class BudgetGrpcService(CommandRunner commands, IDocumentStore sto
     public override async Task<BatchGetProjectBudgetsResponse> BatchGetProjectBudgets(BatchGetProjectBudgetsRequest r, ServerCallContext call)
     {
         Caller.From(call).EnsureCanRead(Area);
-        var ids = r.ProjectIds.Select(Guid.Parse).Distinct().ToArray();
+        var ids = r.ProjectIds.Select(Guid.Parse).Distinct().ToList();
         await using var session = store.QuerySession();
-        var found = (await session.LoadManyAsync<ProjectBudget>(call.CancellationToken, ids)).ToDictionary(b => b.Id);
-        return new BatchGetProjectBudgetsResponse { Budgets = { ids.Where(found.ContainsKey).Select(id => found[id].ToProto()) } };
+        var found = await AsOf.Current<ProjectBudget>(session, ids, call.CancellationToken);
+        return new BatchGetProjectBudgetsResponse { Budgets = { found.InOrder(ids).Select(b => b.ToProto()) } };
     }
 
     public override async Task<GetProjectBudgetAsOfResponse> GetProjectBudgetAsOf(GetProjectBudgetAsOfRequest r, ServerCallContext call)
@@ -75,7 +75,7 @@ public sealed class BudgetGrpcService(CommandRunner commands, IDocumentStore sto
         Caller.From(call).EnsureCanRead(Area);
         var ids = r.ProjectIds.Select(Guid.Parse).Distinct().ToList();
         var states = await AsOf.States<ProjectBudget>(store, ids, r.AsOf.ToDateTimeOffset(), call.CancellationToken);
-        return new GetProjectBudgetsAsOfResponse { Budgets = { ids.Where(states.ContainsKey).Select(id => states[id].ToProto()) } };
+        return new GetProjectBudgetsAsOfResponse { Budgets = { states.InOrder(ids).Select(b => b.ToProto()) } };
     }
 
     public override async Task<GetPortfolioBudgetResponse> GetPortfolioBudget(GetPortfolioBudgetRequest r, ServerCallContext call)

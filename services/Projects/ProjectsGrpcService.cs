@@ -109,10 +109,10 @@ public sealed class ProjectsGrpcService(CommandRunner commands, IDocumentStore s
     public override async Task<BatchGetProjectsResponse> BatchGetProjects(BatchGetProjectsRequest r, ServerCallContext call)
     {
         Caller.From(call).EnsureCanRead(Area);
-        var ids = r.ProjectIds.Select(Guid.Parse).Distinct().ToArray();
+        var ids = r.ProjectIds.Select(Guid.Parse).Distinct().ToList();
         await using var session = store.QuerySession();
-        var found = (await session.LoadManyAsync<Project>(call.CancellationToken, ids)).ToDictionary(p => p.Id);
-        return new BatchGetProjectsResponse { Projects = { ids.Where(found.ContainsKey).Select(id => found[id].ToProto()) } };
+        var found = await AsOf.Current<Project>(session, ids, call.CancellationToken);
+        return new BatchGetProjectsResponse { Projects = { found.InOrder(ids).Select(p => p.ToProto()) } };
     }
 
     public override async Task<ListProjectsResponse> ListProjects(ListProjectsRequest r, ServerCallContext call)
@@ -157,7 +157,7 @@ public sealed class ProjectsGrpcService(CommandRunner commands, IDocumentStore s
         Caller.From(call).EnsureCanRead(Area);
         var ids = r.ProjectIds.Select(Guid.Parse).Distinct().ToList();
         var states = await AsOf.States<Project>(store, ids, r.AsOf.ToDateTimeOffset(), call.CancellationToken);
-        return new GetProjectsAsOfResponse { Projects = { ids.Where(states.ContainsKey).Select(id => states[id].ToProto()) } };
+        return new GetProjectsAsOfResponse { Projects = { states.InOrder(ids).Select(p => p.ToProto()) } };
     }
 
     public override async Task SubscribePortfolioEvents(SubscribePortfolioEventsRequest r,

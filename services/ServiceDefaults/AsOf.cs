@@ -14,8 +14,17 @@ public interface IStreamSnapshot
 
 public static class AsOf
 {
-    /// <summary>Streams per read (and per batch call: GetProjectsAsOf, GetProjectBudgetsAsOf).</summary>
+    /// <summary>Streams per read (and per batch call: BatchGetProjects, GetProjectsAsOf and their Budget twins).</summary>
     public const int MaxStreams = 500;
+
+    /// <summary>Each stream's snapshot as it stands now; streams without one are left out.</summary>
+    public static async Task<Dictionary<Guid, T>> Current<T>(IQuerySession session, IEnumerable<Guid> ids, CancellationToken cancellation)
+        where T : class, IStreamSnapshot =>
+        (await session.LoadManyAsync<T>(cancellation, ids.Distinct().ToArray())).ToDictionary(s => s.Id);
+
+    /// <summary>The states in the order of <paramref name="ids"/>, the ids without one left out: what a batch read answers.</summary>
+    public static IEnumerable<T> InOrder<T>(this IReadOnlyDictionary<Guid, T> states, IEnumerable<Guid> ids) =>
+        ids.Where(states.ContainsKey).Select(id => states[id]);
 
     /// <summary>Each stream's state after every event recorded at or before <paramref name="at"/>; streams with no
     /// event by then are left out. A stream none of whose events folded into its snapshot was recorded after the
@@ -28,7 +37,7 @@ public static class AsOf
     {
         await using var session = store.QuerySession();
         var streams = ids.Distinct().ToArray();
-        var states = (await session.LoadManyAsync<T>(cancellation, streams)).ToDictionary(s => s.Id);
+        var states = await Current<T>(session, streams, cancellation);
         // The snapshots' own events only: one appended after they were read is not in them whenever it was recorded.
         var kept = states.Values.ToArray();
         var changed = kept.Length == 0 ? [] : await session.QueryAsync<Guid>(
