@@ -2,8 +2,8 @@
 // run, and prints the figures and their ratio. The three services and the gateway run as separate
 // processes (their own build outputs), so each one's memory is its own. Usage (see BENCHMARKS.md):
 //   dotnet run -c Release --project bench/Regeneration.Benchmarks -- [--seconds 10] [--warmup 20] [--workers 64] [--projects 1000,10000] [--smoke]
-//     [--only formula,writes,load,rebuild]   (a subset of the scenarios, to profile one; the rebuild reads what load wrote;
-//                                          formula alone needs no database)
+//     [--only formula,token,writes,load,rebuild]   (a subset of the scenarios, to profile one; the rebuild reads what
+//                                          load wrote; formula and token alone need no database)
 //     [--statements]                 (after each write variant, the SQL it cost PostgreSQL, from pg_stat_statements,
 //                                     and its WAL by record type, from pg_walinspect)
 //     [--repeat N]                   (each service's --rebuild run N times, the median reported)
@@ -39,7 +39,7 @@ var warmUp = TimeSpan.FromSeconds(double.Parse(options.GetValueOrDefault("warmup
 var statements = options.ContainsKey("statements");
 var repeat = int.Parse(options.GetValueOrDefault("repeat", "1"));
 if (statements) Environment.SetEnvironmentVariable("REGENERATION_POSTGRES_STATEMENTS", "1");
-var only = options.GetValueOrDefault("only", "formula,writes,load,rebuild").Split(',').ToHashSet();
+var only = options.GetValueOrDefault("only", "formula,token,writes,load,rebuild").Split(',').ToHashSet();
 var results = new List<Result>();
 // Production durability: every commit waits for its WAL flush, for us and for the raw-INSERT limit alike.
 Environment.SetEnvironmentVariable("REGENERATION_POSTGRES_DURABLE", "1");
@@ -48,11 +48,12 @@ Environment.SetEnvironmentVariable("REGENERATION_POSTGRES_DURABLE", "1");
 if (Environment.GetEnvironmentVariable("REGENERATION_POSTGRES_DIRECT") is null) Environment.SetEnvironmentVariable("REGENERATION_POSTGRES_DIRECT", "1");
 
 Console.WriteLine($"Regeneration benchmarks — {Environment.ProcessorCount} cores, {seconds} s per measurement after a warm-up of at least {warmUp.TotalSeconds} s (until no process's JIT is still at work), {workers} workers, PostgreSQL: {PostgresServer.Mode}");
-// The formula alone needs no database. In a full run it comes last: the portfolios it builds in this process slowed
-// the gRPC milestone updates measured after them (1,426 against 1,905 ops/s, one run each).
-if (only.SetEquals(["formula"]))
+// The formula and the token alone need no database. In a full run they come last: the portfolios the formula builds
+// in this process slowed the gRPC milestone updates measured after them (1,426 against 1,905 ops/s, one run each).
+if (only.IsSubsetOf(["formula", "token"]))
 {
-    FormulaBench.Run(projectCounts);
+    if (only.Contains("token")) await TokenBench.Run(calls: smoke ? 1_000 : 50_000);
+    if (only.Contains("formula")) FormulaBench.Run(projectCounts);
     return 0;
 }
 var database = await PostgresServer.CreateDatabaseAsync();
@@ -351,6 +352,7 @@ if (only.Contains("rebuild"))
     results.Add(new Result($"rebuild, {read} events", "plain sequential read of the three events tables", 1, read, 0, scanSeconds, double.NaN, double.NaN, double.NaN));
 }
 
+if (only.Contains("token")) await TokenBench.Run(calls: smoke ? 1_000 : 50_000);
 if (only.Contains("formula")) FormulaBench.Run(projectCounts);
 
 // A process that stopped during the run makes its figures meaningless: say which, with its last words.
@@ -389,13 +391,16 @@ return 0;
 async Task<Result> Writes(string variant, Func<int, long, Task> operation)
 {
     var walStart = "";   // where the WAL stood when the measurement began
+    var cpu = new CpuUse(new Dictionary<string, int> { ["Projects"] = projects.ProcessId, ["the benchmark's clients"] = Environment.ProcessId });
     var result = await Measure.Run("milestone update", variant, workers, warmUp, duration, operation, afterWarmUp: async () =>
     {
+        cpu.Start();
         if (!statements) return;
         await Execute(dataSource, "create extension if not exists pg_stat_statements; create extension if not exists pg_walinspect; select pg_stat_statements_reset(); select pg_stat_reset_shared('wal'); select pg_stat_reset()");
         await using var lsn = dataSource.CreateCommand("select pg_current_wal_lsn()::text");
         walStart = (string)(await lsn.ExecuteScalarAsync())!;
     });
+    Console.WriteLine($"  {variant}: {cpu.PerOperation(result.Operations)}");
     if (statements) await PrintStatements(dataSource, variant, result.Operations, walStart);
     return result;
 }
