@@ -1,6 +1,6 @@
 // CPU time per operation, from the kernel's accounting: the whole machine's busy time (every process, PostgreSQL
-// included) and each of our processes' own. Steadier between runs than throughput on a shared 2-core machine, so a
-// change to the work per call shows in it when it would be lost in the throughput's spread (BENCHMARKS.md, 1).
+// included) and each of our processes' own. When the machine's cores are all in use it bounds the throughput: two
+// cores' 2,000,000 µs a second divided by the machine's µs per call is the most calls a second (BENCHMARKS.md, 1).
 using System.Globalization;
 
 namespace Regeneration.Benchmarks;
@@ -27,13 +27,23 @@ public sealed class CpuUse(IReadOnlyDictionary<string, int> processes)
         var busy = cpu.Sum() - cpu[3] - cpu[4];
         var own = new Dictionary<string, double>();
         foreach (var (name, pid) in processes)
-            try
-            {
-                var stat = File.ReadAllText($"/proc/{pid}/stat");
-                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');   // after "pid (comm) ": utime, stime are 12th, 13th
-                own[name] = (long.Parse(fields[11]) + long.Parse(fields[12])) / 100.0;
-            }
-            catch (IOException) { }   // the process ended
+            if (Seconds($"/proc/{pid}/stat") is { } seconds) own[name] = seconds;
         return (busy / 100.0, own);
+    }
+
+    /// <summary>The CPU seconds (user and system) in a process's or a thread's <c>stat</c> file; null once it has
+    /// ended.</summary>
+    public static double? Seconds(string statFile)
+    {
+        try
+        {
+            var stat = File.ReadAllText(statFile);
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');   // after "pid (comm) ": utime, stime are the 12th, 13th
+            return (long.Parse(fields[11]) + long.Parse(fields[12])) / 100.0;   // USER_HZ
+        }
+        catch (IOException)
+        {
+            return null;
+        }
     }
 }

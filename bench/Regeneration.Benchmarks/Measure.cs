@@ -116,18 +116,15 @@ public static class Measure
     /// <summary>CPU seconds the processes' background JIT threads (".NET Tiered Com") have used.</summary>
     static double JitSeconds()
     {
-        var ticks = 0L;
+        var seconds = 0.0;
         foreach (var pid in Processes)
             foreach (var task in Directory.Exists($"/proc/{pid}/task") ? Directory.GetDirectories($"/proc/{pid}/task") : [])
                 try
                 {
-                    if (File.ReadAllText(Path.Combine(task, "comm")).Trim() != ".NET Tiered Com") continue;
-                    var stat = File.ReadAllText(Path.Combine(task, "stat"));
-                    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');   // after "pid (comm) ": state is field 3
-                    ticks += long.Parse(fields[11]) + long.Parse(fields[12]);      // utime, stime (fields 14, 15)
+                    if (File.ReadAllText(Path.Combine(task, "comm")).Trim() == ".NET Tiered Com") seconds += CpuUse.Seconds(Path.Combine(task, "stat")) ?? 0;
                 }
                 catch (IOException) { }   // the thread ended
-        return ticks / 100.0;   // USER_HZ
+        return seconds;
     }
 
     static async Task<(List<double>[] Latencies, long Errors, double Seconds)> Load(int workers, TimeSpan duration,
