@@ -11,6 +11,7 @@
 // and receipts written in another, one commit for all. A group that fails as a whole writes nothing, and each of its
 // commands then runs alone as above, so a group never changes what a command decides or answers, only how many commits
 // it takes (BENCHMARKS.md, 1).
+using System.Diagnostics.Metrics;
 using System.Security.Cryptography;
 using System.Threading.Channels;
 using Google.Protobuf;
@@ -56,10 +57,19 @@ public sealed class CommandRunner : IAsyncDisposable
     readonly TimeProvider time;
     readonly Channel<GroupedWrite> waiting = Channel.CreateUnbounded<GroupedWrite>();
     readonly Task[] committers;
+    readonly Histogram<int> groupSize;
+    readonly Counter<long> alone;
 
-    public CommandRunner(IDocumentStore store, TimeProvider time)
+    public CommandRunner(IDocumentStore store, TimeProvider time, IMeterFactory meters)
     {
         (this.store, this.time) = (store, time);
+        var meter = meters.Create("Regeneration.Commands");
+        groupSize = meter.CreateHistogram<int>("regeneration.commands.group.size", "{command}",
+            "Commands committed together in one transaction by the group commit");
+        alone = meter.CreateCounter<long>("regeneration.commands.alone", "{command}",
+            "Commands that could have joined a group and ran in a transaction of their own; reason: stream (a second " +
+            "command on a stream already in the group), version (an expected version not the stream's), decision (its " +
+            "decision failed), group (its group's reads or writes failed), stopping (the service is stopping)");
         committers = [.. Enumerable.Range(0, Committers).Select(_ => Task.Run(CommitGroups))];
     }
 
@@ -99,7 +109,7 @@ public sealed class CommandRunner : IAsyncDisposable
         Func<TAggregate?, Decision> decide) where TAggregate : class
     {
         var write = new GroupedWrite<TAggregate>(this, command, streamId, mustExist, decide);
-        if (!waiting.Writer.TryWrite(write)) write.RunAlone();   // stopping: no group forms any more
+        if (!waiting.Writer.TryWrite(write)) RunAlone(write, "stopping");   // no group forms any more
         return write.Done.Task;
     }
 
@@ -212,7 +222,7 @@ public sealed class CommandRunner : IAsyncDisposable
             streams.Clear();
             while (group.Count < MostPerGroup && waiting.Reader.TryRead(out var write))
                 if (streams.Add(write.StreamId)) group.Add(write);
-                else write.RunAlone();
+                else RunAlone(write, "stream");
             if (group.Count > 0) await Commit(group).ConfigureAwait(false);
         }
     }
@@ -244,7 +254,7 @@ public sealed class CommandRunner : IAsyncDisposable
                 {
                     var (receipt, answer) = await write.Decide().ConfigureAwait(false);
                     if (answer is not null) write.Answer(answer);
-                    else if (receipt is null) write.RunAlone();
+                    else if (receipt is null) RunAlone(write, "version");
                     else
                     {
                         session.Insert(receipt);
@@ -253,17 +263,24 @@ public sealed class CommandRunner : IAsyncDisposable
                 }
                 catch (Exception)
                 {
-                    write.RunAlone();
+                    RunAlone(write, "decision");
                 }
             }
             if (written.Count > 0) await session.SaveChangesAsync().ConfigureAwait(false);
         }
         catch (Exception)
         {
-            foreach (var write in group) if (!write.Settled) write.RunAlone();
+            foreach (var write in group) if (!write.Settled) RunAlone(write, "group");
             return;
         }
+        if (written.Count > 0) groupSize.Record(written.Count);
         foreach (var (write, receipt) in written) write.Answer(Result(receipt, replayed: false));
+    }
+
+    void RunAlone(GroupedWrite write, string reason)
+    {
+        alone.Add(1, new KeyValuePair<string, object?>("reason", reason));
+        write.RunAlone();
     }
 
     /// <summary>A command (Append, Write) waiting for its group.</summary>

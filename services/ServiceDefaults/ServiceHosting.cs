@@ -213,6 +213,11 @@ public static class ServiceHosting
         bool Sets(string key) => keys.Contains(key + "=", StringComparison.OrdinalIgnoreCase);
         if (!Sets("MaxAutoPrepare")) builder.MaxAutoPrepare = 100;
         if (!Sets("MaximumPoolSize") && !Sets("MaxPoolSize")) builder.MaxPoolSize = 8;
+        // A connection back in the pool keeps its session as it is (an open transaction is still rolled back): the
+        // services keep no session state (no session SET, advisory lock, LISTEN or temporary table outside a
+        // transaction), and Npgsql's reset — seven statements sent before the connection's next command — about
+        // doubled the machine's CPU per one-row INSERT transaction (BENCHMARKS.md, 1).
+        if (!Sets("NoResetOnClose")) builder.NoResetOnClose = true;
         return builder.ConnectionString;
     }
 }

@@ -1,6 +1,9 @@
 // Retries never duplicate, races never lose: request_id idempotency and optimistic concurrency.
 using Google.Rpc;
 using Grpc.Core;
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Npgsql;
 using Regeneration.Projects.V1;
 using Regeneration.Tests.Infrastructure;
@@ -162,13 +165,17 @@ public class IdempotencyAndConcurrencyTests(ProjectsServer server) : IClassFixtu
             return (ProjectId: projectId, MilestoneId: milestoneId, Version: version, Client: server.ClientAs($"pm.group{i}", $"corr-group{i}"));
         }));
         var (crowded, crowdedVersion) = await RegisterActive(client);
+        // What the service tells its operators about the grouping (its Regeneration.Commands meter).
+        var meters = server.Host.Services.GetRequiredService<IMeterFactory>();
+        using var groupSizes = new MetricCollector<int>(meters, "Regeneration.Commands", "regeneration.commands.group.size");
+        using var alone = new MetricCollector<long>(meters, "Regeneration.Commands", "regeneration.commands.alone");
 
         // Three rounds (up to five), each a burst of commands sent at once: every manager reports progress on their own
         // project; six writers plan milestones on one other project (one of them in a group, the others alone on the
         // project's lock); and one command per kind of failure. Each round must answer every command as if it ran
         // alone; at least one round must have had commands of several managers committed in one transaction.
-        var shared = false;
-        for (var round = 1; round <= 3 || round <= 5 && !shared; round++)
+        var (shared, rounds) = (false, 0);
+        for (var round = 1; round <= 3 || round <= 5 && !shared; round++, rounds++)
         {
             var progress = projects.Select((p, i) => new ReportMilestoneProgressRequest
             {
@@ -231,5 +238,12 @@ public class IdempotencyAndConcurrencyTests(ProjectsServer server) : IClassFixtu
             shared = (long)(await writers.ExecuteScalarAsync())! < managers;
         }
         Assert.True(shared, "no round had two commands committed in one transaction");
+        // A group of several was recorded, as the transactions' ids showed. Every round's stale expected version and
+        // progress going back without a reason left their group to run alone (for their version or decision, or for
+        // meeting their stream's other command in the group), each counted with its reason; no group failed as a whole.
+        Assert.Contains(groupSizes.GetMeasurementSnapshot(), m => m.Value >= 2);
+        var reasons = alone.GetMeasurementSnapshot().GroupBy(m => (string)m.Tags["reason"]!).ToDictionary(g => g.Key, g => g.Sum(m => m.Value));
+        Assert.Empty(reasons.Keys.Except(["version", "decision", "stream"]));
+        Assert.True(reasons.Values.Sum() >= 2 * rounds, $"{reasons.Values.Sum()} commands counted alone in {rounds} rounds");
     }
 }
