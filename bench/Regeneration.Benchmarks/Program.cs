@@ -79,8 +79,9 @@ var kpiClient = new KpiService.KpiServiceClient(Admin(kpiChannel));
 // same projections) for the in-process comparisons.
 await using var projectsInProcess = Regeneration.Projects.ProjectsApp.Build(["--environment=Development", $"--{db}", "--Logging:LogLevel:Default=Warning"]);
 var store = projectsInProcess.Services.GetRequiredService<IDocumentStore>();
-// Our own SQL (the raw-INSERT limit, counts, the plain read): prepared and not reset in the pool as the services' is, with a connection for
-// every worker (the limit's best: fewer connections batch fewer commits into each WAL flush).
+// Our own SQL (the raw-INSERT limit, counts, the plain read): prepared, and returned to the pool without Npgsql's reset,
+// as the services' is (BENCHMARKS.md 1: with the reset the limit measured half as fast); a connection for every worker
+// (the limit's best: fewer connections batch fewer commits into each WAL flush).
 await using var dataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(database) { MaxAutoPrepare = 100, NoResetOnClose = true, MaxPoolSize = Math.Max(workers, 8) }.ConnectionString);
 
 // ---- 1. Milestone updates: gRPC vs in-process Marten vs raw one-row INSERT transactions ----
