@@ -172,6 +172,18 @@ if (only.Contains("writes"))
         results.Add(result);
     }
     results.Add(await Writes("raw Npgsql one-row INSERT transaction", RawInsert));
+    // The floor of the gRPC call itself: the same calls from the same clients, answered at once by a service that
+    // does nothing on the same Kestrel (HTTP/2 without TLS): no authentication, validation, receipt or database. With
+    // the grouped in-process appends' CPU per call it bounds what our path can reach on this machine (BENCHMARKS.md, 1).
+    await using var emptyServer = await EmptyGrpc();
+    using var emptyChannel = GrpcChannel.ForAddress(emptyServer.Urls.First());
+    var emptyClient = new ProjectService.ProjectServiceClient(emptyChannel);
+    results.Add(await Writes("the same gRPC call answered at once by an empty service (no auth, no database)", (w, i) =>
+        emptyClient.ReportMilestoneProgressAsync(new ReportMilestoneProgressRequest
+        {
+            RequestId = $"bench-{w}-{i}-{Guid.NewGuid():N}", ProjectId = targets[w].Project, MilestoneId = targets[w].Milestone,
+            Progress = (int)(i % 100), Reason = "benchmark",
+        }).ResponseAsync, scenario: "milestone update's gRPC call alone"));
 }
 
 // ---- 4 and 2. Bulk import of the portfolio in steps, and the rollup at each size ----
@@ -389,11 +401,11 @@ memory.Print();
 if (exited.Count > 0) return 1;
 return 0;
 
-async Task<Result> Writes(string variant, Func<int, long, Task> operation)
+async Task<Result> Writes(string variant, Func<int, long, Task> operation, string scenario = "milestone update")
 {
     var walStart = "";   // where the WAL stood when the measurement began
     var cpu = new CpuUse(new Dictionary<string, int> { ["Projects"] = projects.ProcessId, ["the benchmark's clients"] = Environment.ProcessId });
-    var result = await Measure.Run("milestone update", variant, workers, warmUp, duration, operation, afterWarmUp: async () =>
+    var result = await Measure.Run(scenario, variant, workers, warmUp, duration, operation, afterWarmUp: async () =>
     {
         cpu.Start();
         if (!statements) return;
@@ -518,6 +530,20 @@ static async Task<(string Project, string Milestone)> NewProject(ProjectService.
     return (id, project.Milestones.First(m => m.Status != MilestoneStatus.Completed).Id);
 }
 
+static async Task<WebApplication> EmptyGrpc()
+{
+    var builder = WebApplication.CreateBuilder();
+    builder.Logging.ClearProviders();
+    builder.WebHost.UseUrls("http://127.0.0.1:0");
+    builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(endpoint =>
+        endpoint.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2));
+    builder.Services.AddGrpc();
+    var app = builder.Build();
+    app.MapGrpcService<EmptyProjects>();
+    await app.StartAsync();
+    return app;
+}
+
 static async Task<WebApplication> StaticJson(byte[] body)
 {
     var builder = WebApplication.CreateBuilder();
@@ -527,4 +553,11 @@ static async Task<WebApplication> StaticJson(byte[] body)
     app.MapGet("/static", () => Results.Bytes(body, "application/json"));
     await app.StartAsync();
     return app;
+}
+
+/// <summary>Answers every milestone update at once, as if it had committed: the gRPC floor (no state, no checks).</summary>
+sealed class EmptyProjects : ProjectService.ProjectServiceBase
+{
+    public override Task<ReportMilestoneProgressResponse> ReportMilestoneProgress(ReportMilestoneProgressRequest request, ServerCallContext context) =>
+        Task.FromResult(new ReportMilestoneProgressResponse { Result = new Regeneration.Common.V1.CommandResult { StreamId = request.ProjectId, Version = 1 } });
 }

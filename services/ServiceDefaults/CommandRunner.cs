@@ -48,9 +48,10 @@ public sealed record CommandEnvelope(string RequestId, long? ExpectedVersion, Re
 public sealed class CommandRunner : IAsyncDisposable
 {
     const int AttemptsWithoutExpectedVersion = 3;
-    /// <summary>Groups under way at a time (some read and decided while others wait on PostgreSQL: 4 did more than 1
-    /// or 2, BENCHMARKS.md 1), and the most commands in one.</summary>
-    public const int Committers = 4;
+    /// <summary>Groups under way at a time (one reads and decides while the other waits on PostgreSQL), and the most
+    /// commands in one. Two did as many commands a second as four, with larger groups and some 15 % less of the
+    /// machine's CPU per command and a lower p99 (alternated runs, BENCHMARKS.md 1, sixteenth session).</summary>
+    public const int Committers = 2;
     const int MostPerGroup = 64;
 
     readonly IDocumentStore store;
