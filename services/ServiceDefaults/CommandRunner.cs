@@ -49,8 +49,8 @@ public sealed class CommandRunner : IAsyncDisposable
 {
     const int AttemptsWithoutExpectedVersion = 3;
     /// <summary>Groups under way at a time (one reads and decides while the other waits on PostgreSQL), and the most
-    /// commands in one. Two did as many commands a second as four, with larger groups and some 15 % less of the
-    /// machine's CPU per command and a lower p99 (alternated runs, BENCHMARKS.md 1, sixteenth session).</summary>
+    /// commands in one. Two did as many commands a second as four, in groups twice as large, with (in most runs) a lower
+    /// p99 flat out and less of the machine's CPU per command (alternated runs, BENCHMARKS.md 1, sixteenth session).</summary>
     public const int Committers = 2;
     const int MostPerGroup = 64;
 
