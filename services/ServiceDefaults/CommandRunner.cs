@@ -53,6 +53,11 @@ public sealed class CommandRunner : IAsyncDisposable
     /// p99 flat out and less of the machine's CPU per command (alternated runs, BENCHMARKS.md 1, sixteenth session).</summary>
     public const int Committers = 2;
     const int MostPerGroup = 64;
+    /// <summary>The longest a group waits for a stream's lock held elsewhere (a transaction left open on a stream):
+    /// then it fails as a whole and each of its commands runs alone, so only the command on that stream waits for it,
+    /// not every command of the group and the committer with them. Under load a group waits for another writer's
+    /// commit, milliseconds.</summary>
+    static readonly TimeSpan GroupLockWait = TimeSpan.FromSeconds(2);
 
     readonly IDocumentStore store;
     readonly TimeProvider time;
@@ -236,8 +241,9 @@ public sealed class CommandRunner : IAsyncDisposable
     /// met a writer alone's on the stream's version index and each waited for the other: PostgreSQL's deadlock.) Each
     /// command is decided; every event and receipt is written and committed at once. A command whose decision fails (a
     /// rule, a permission, a missing stream, an expected version not the stream's), and every command of a group whose
-    /// reads or writes fail (a lost connection), runs alone instead: its own transaction gives it the answer, and the
-    /// error, it would have had without the group. A repeat of a command that committed is answered from its receipt.
+    /// reads or writes fail (a lost connection, a stream's lock held elsewhere beyond <see cref="GroupLockWait"/>), runs
+    /// alone instead: its own transaction gives it the answer, and the error, it would have had without the group. A
+    /// repeat of a command that committed is answered from its receipt.
     /// </summary>
     async Task Commit(List<GroupedWrite> group)
     {
@@ -247,6 +253,8 @@ public sealed class CommandRunner : IAsyncDisposable
         {
             await using var session = store.LightweightSession();
             var batch = session.CreateBatchQuery();
+            // First in the round trip, for this transaction only (PostgreSQL's lock_timeout): a lock held longer fails the group.
+            _ = batch.Query<string>($"select set_config('lock_timeout', '{GroupLockWait.TotalMilliseconds}', true)");
             foreach (var write in group) write.Fetch(batch);
             await batch.Execute().ConfigureAwait(false);
             foreach (var write in group)

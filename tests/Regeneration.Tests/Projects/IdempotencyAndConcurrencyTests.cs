@@ -246,4 +246,67 @@ public class IdempotencyAndConcurrencyTests(ProjectsServer server) : IClassFixtu
         Assert.Empty(reasons.Keys.Except(["version", "decision", "stream"]));
         Assert.True(reasons.Values.Sum() >= 2 * rounds, $"{reasons.Values.Sum()} commands counted alone in {rounds} rounds");
     }
+
+    [Fact]
+    public async Task A_project_locked_by_another_transaction_holds_up_its_own_commands_not_those_grouped_with_them()
+    {
+        // Five projects with a milestone each; the first two locked by a transaction left open elsewhere (an operator's
+        // session, a client that died mid-transaction).
+        var projects = await Task.WhenAll(Enumerable.Range(0, 5).Select(async _ =>
+        {
+            var (projectId, version) = await RegisterActive(client);
+            return (ProjectId: projectId, MilestoneId: await Plan(client, projectId), Reported: version + 2);   // planned, then reported
+        }));
+        var meters = server.Host.Services.GetRequiredService<IMeterFactory>();
+        using var alone = new MetricCollector<long>(meters, "Regeneration.Commands", "regeneration.commands.alone");
+        await using var database = new NpgsqlConnection(server.ConnectionString);
+        await database.OpenAsync();
+        await using var holder = new NpgsqlConnection(server.ConnectionString);
+        await holder.OpenAsync();
+        await using var locks = await holder.BeginTransactionAsync();
+        await using (var lockRows = new NpgsqlCommand("select 1 from projects.mt_streams where id = any($1) for update", holder, locks))
+        {
+            lockRows.Parameters.AddWithValue(projects[..2].Select(p => Guid.Parse(p.ProjectId)).ToArray());
+            await lockRows.ExecuteNonQueryAsync();
+        }
+        async Task<long> WaitingOnLocks()
+        {
+            await using var count = new NpgsqlCommand(
+                "select count(*) from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'", database);
+            return (long)(await count.ExecuteScalarAsync())!;
+        }
+        Task<ReportMilestoneProgressResponse> Report(int i) => client.ReportMilestoneProgressAsync(new ReportMilestoneProgressRequest
+        {
+            RequestId = NewRequestId(), ProjectId = projects[i].ProjectId, MilestoneId = projects[i].MilestoneId, Progress = 40,
+        }).ResponseAsync;
+
+        // A command on each locked project, the second sent once the first waits for its lock: between them they met
+        // both of the service's group transactions under way.
+        var held = new List<Task<ReportMilestoneProgressResponse>>();
+        for (var i = 0; i < 2; i++)
+        {
+            held.Add(Report(i));
+            for (var tries = 0; await WaitingOnLocks() <= i; tries++)
+            {
+                Assert.True(tries < 200, $"the command on locked project {i} never waited for its lock");
+                await Task.Delay(50);
+            }
+        }
+        // Commands on the other projects are answered while the locks are still held, and the locked ones are not.
+        var free = Task.WhenAll(Enumerable.Range(2, 3).Select(Report));
+        Assert.Same(free, await Task.WhenAny(free, Task.Delay(TimeSpan.FromSeconds(20))));
+        Assert.Equal(projects[2..].Select(p => p.Reported), (await free).Select(r => r.Result.Version));
+        Assert.All(held, t => Assert.False(t.IsCompleted));
+        Assert.Equal(2, await WaitingOnLocks());
+
+        // Released, the locked projects' commands land, each once; the groups that waited were counted, and ran alone.
+        await locks.RollbackAsync();
+        Assert.Equal(projects[..2].Select(p => p.Reported), (await Task.WhenAll(held)).Select(r => r.Result.Version));
+        Assert.Contains(alone.GetMeasurementSnapshot(), m => (string)m.Tags["reason"]! == "group");
+        foreach (var (projectId, _, reported) in projects)
+            Assert.Equal(reported, (await client.GetProjectHistoryAsync(new GetProjectHistoryRequest { ProjectId = projectId })).Events.Count);
+        // The connections whose transactions gave up waiting serve the next commands as before.
+        for (var round = 1; round <= 3; round++)
+            Assert.Equal(projects.Select(p => p.Reported + round), (await Task.WhenAll(projects.Select((_, i) => Report(i)))).Select(r => r.Result.Version));
+    }
 }
