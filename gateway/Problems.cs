@@ -26,8 +26,9 @@ public sealed partial class ProblemMapper(IProblemDetailsService problems, ILogg
 
     public static ProblemDetails ToProblem(Exception exception, bool conditional = false) => exception switch
     {
-        // A conditional request (If-Match) whose version is stale: 412; otherwise a conflict.
-        RpcException { StatusCode: StatusCode.Aborted } e when conditional => Retitle(FromRpc(e), 412, "version-conflict",
+        // A conditional request (If-Match) whose version is stale: 412; otherwise a conflict. (A resource held too long
+        // by another transaction is not a version that no longer matches.)
+        RpcException { StatusCode: StatusCode.Aborted } e when conditional && !LockTimeout(e) => Retitle(FromRpc(e), 412, "version-conflict",
             "The resource changed: its version no longer matches If-Match"),
         RpcException e => FromRpc(e),
         BrokenCircuitException => Problem(503, "service-unavailable", "A service is unavailable",
@@ -38,6 +39,8 @@ public sealed partial class ProblemMapper(IProblemDetailsService problems, ILogg
         _ => Problem(500, "internal", "Internal error", "The gateway log has the details."),
     };
 
+    static bool LockTimeout(RpcException e) => e.GetRpcStatus()?.GetDetail<ErrorInfo>() is { Reason: "LOCK_TIMEOUT" };
+
     static ProblemDetails FromRpc(RpcException e)
     {
         var (status, kind, title) = e.StatusCode switch
@@ -46,6 +49,7 @@ public sealed partial class ProblemMapper(IProblemDetailsService problems, ILogg
             StatusCode.NotFound => (404, "not-found", "Not found"),
             StatusCode.AlreadyExists => (409, "already-exists", "Already exists"),
             StatusCode.FailedPrecondition => (409, "rule-violated", "The request breaks a rule"),
+            StatusCode.Aborted when LockTimeout(e) => (409, "resource-locked", "Another transaction held the resource too long"),
             StatusCode.Aborted => (409, "concurrent-change", "The resource changed under the request"),
             StatusCode.PermissionDenied => (403, "forbidden", "Not allowed"),
             StatusCode.Unauthenticated => (401, "unauthenticated", "Not authenticated"),

@@ -58,6 +58,11 @@ public sealed class CommandRunner : IAsyncDisposable
     /// not every command of the group and the committer with them. Under load a group waits for another writer's
     /// commit, milliseconds.</summary>
     static readonly TimeSpan GroupLockWait = TimeSpan.FromSeconds(2);
+    /// <summary>The longest a command alone waits for its stream's lock: then it is ABORTED (LOCK_TIMEOUT) and writes
+    /// nothing, and gives its pooled connection back (eight per service: a few commands waiting on one stuck stream
+    /// would otherwise hold them all, and every command of the service would wait for a connection). Writers queued on
+    /// one stream wait for each other's commits, each milliseconds.</summary>
+    static readonly TimeSpan AloneLockWait = TimeSpan.FromSeconds(5);
 
     readonly IDocumentStore store;
     readonly TimeProvider time;
@@ -125,17 +130,22 @@ public sealed class CommandRunner : IAsyncDisposable
         Func<TAggregate?, Decision> decide) where TAggregate : class =>
         Run(command, streamId, lookFirst: false, mustExist, async (session, receiptId) =>
         {
-            // One round trip: the stream (locked, or its version checked) and then, in the same batch so after the
-            // lock is held, the receipt: a copy of this request that held the lock before us (a retry racing its
-            // original) has committed its receipt, and its result is the answer.
+            // One round trip: the stream locked and then, in the same batch so after the lock is held, the receipt: a
+            // copy of this request that held the lock before us (a retry racing its original) has committed its
+            // receipt, and its result is the answer. An expected version is compared under the lock, as in a group: the
+            // wait for the lock is the batch's, bounded by AloneLockWait (a lock taken by the append instead would be
+            // waited for again, without the bound, when Marten retries the writes after a lock timeout).
             var batch = session.CreateBatchQuery();
-            var fetched = command.ExpectedVersion is { } expected
-                ? batch.Events.FetchForWriting<TAggregate>(streamId, expected)
-                : batch.Events.FetchForExclusiveWriting<TAggregate>(streamId);
+            await WaitForLocksAtMost(session, batch, AloneLockWait);
+            var fetched = batch.Events.FetchForExclusiveWriting<TAggregate>(streamId);
             var receipt = batch.Load<CommandReceipt>(receiptId);
             await batch.Execute();
             var stream = await fetched;
             if (await receipt is { } earlier) return (null, 0, earlier);
+            if (command.ExpectedVersion is { } expected && (stream.StartingVersion ?? 0) != expected)
+                throw mustExist is not null && stream.Aggregate is null && (stream.StartingVersion ?? 0) == 0
+                    ? new NotFoundException(mustExist, streamId.ToString())
+                    : new ConcurrencyConflictException(Stale(expected));
             var decision = decide(stream.Aggregate);
             stream.AppendMany(decision.Events);
             return (decision, (stream.StartingVersion ?? 0) + decision.Events.Count, null);
@@ -210,7 +220,7 @@ public sealed class CommandRunner : IAsyncDisposable
                 if (attempt >= attempts)
                     throw new ConcurrencyConflictException(command.ExpectedVersion is null
                         ? "The stream kept changing under this request; retry it"
-                        : $"expected_version {command.ExpectedVersion} is stale: the stream was changed by another request");
+                        : Stale(command.ExpectedVersion.Value));
                 continue;
             }
             return Result(receipt, replayed: false);
@@ -253,8 +263,7 @@ public sealed class CommandRunner : IAsyncDisposable
         {
             await using var session = store.LightweightSession();
             var batch = session.CreateBatchQuery();
-            // First in the round trip, for this transaction only (PostgreSQL's lock_timeout): a lock held longer fails the group.
-            _ = batch.Query<string>($"select set_config('lock_timeout', '{GroupLockWait.TotalMilliseconds}', true)");
+            await WaitForLocksAtMost(session, batch, GroupLockWait).ConfigureAwait(false);   // a lock held longer fails the group
             foreach (var write in group) write.Fetch(batch);
             await batch.Execute().ConfigureAwait(false);
             foreach (var write in group)
@@ -357,6 +366,18 @@ public sealed class CommandRunner : IAsyncDisposable
         }
 
         protected override Task<CommandResult> Alone() => runner.WriteAlone(Command, StreamId, mustExist, decide);
+    }
+
+    static string Stale(long expected) => $"expected_version {expected} is stale: the stream was changed by another request";
+
+    /// <summary>PostgreSQL's lock_timeout for the session's transaction, set first in the batch's round trip: a wait for
+    /// a lock beyond it, there or at the writes (an append with an expected version locks its stream then), fails the
+    /// statement (55P03, lock_not_available). The transaction is begun first (Npgsql sends the BEGIN with the batch), so
+    /// that the batch, even one that locks nothing, runs in the transaction that writes.</summary>
+    static async Task WaitForLocksAtMost(IDocumentSession session, Marten.Services.BatchQuerying.IBatchedQuery batch, TimeSpan wait)
+    {
+        await session.BeginTransactionAsync(CancellationToken.None).ConfigureAwait(false);
+        _ = batch.Query<string>($"select set_config('lock_timeout', '{(long)wait.TotalMilliseconds}', true)");
     }
 
     /// <summary>Another writer came first; or PostgreSQL chose this command to break a cycle of writers waiting on each

@@ -105,6 +105,9 @@ public sealed class ErrorInterceptor(IServiceProvider services, ILogger<ErrorInt
         PermissionDeniedException x => Status(Code.PermissionDenied, x.Message, x.Reason),
         DependencyUnavailableException x => Status(Code.Unavailable, x.Message,
             new ErrorInfo { Reason = "DEPENDENCY_UNAVAILABLE", Domain = "regeneration", Metadata = { ["dependency"] = x.Dependency } }),
+        // A command waited too long for a lock held by another transaction (CommandRunner bounds the wait).
+        PostgresException { SqlState: PostgresErrorCodes.LockNotAvailable } => Status(Code.Aborted,
+            "Another transaction held a lock this request needs for too long; nothing was written: retry later", "LOCK_TIMEOUT"),
         PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } x =>
             Status(Code.AlreadyExists, $"A unique value is already taken ({x.ConstraintName})", "UNIQUE_VIOLATION"),
         NpgsqlException { IsTransient: true } => Status(Code.Unavailable, "The database is unavailable; retry later", "DATABASE_UNAVAILABLE"),

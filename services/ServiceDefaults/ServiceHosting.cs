@@ -68,10 +68,10 @@ public static class ServiceHosting
             // before it begins as its Rich mode does: the change feed's gap check sees a writer only by its open
             // transaction (ChangeFeed), and would skip a number taken by a writer that has not begun one yet.
             options.Events.AppendMode = EventAppendMode.QuickWithServerTimestamps;
-            // An append that checks a version locks its stream before it writes an event: a writer with an expected
-            // version (not locked when it read) then waits for one holding the stream's lock (a command without one,
-            // a group of commands) instead of meeting its event on the stream's version index while the other waits
-            // for its lock — PostgreSQL's deadlock, seen once commands were grouped (CommandRunner).
+            // An append that checks a version locks its stream before it writes an event. Our commands lock their
+            // stream when they read it (CommandRunner); this keeps any other append with a version from meeting a
+            // command's event on the stream's version index while the command waits for its lock — PostgreSQL's
+            // deadlock, seen once commands were grouped, when writers with an expected version did not lock first.
             options.Events.UseExclusiveLockOnConcurrentAppends = true;
             options.Schema.For<CommandReceipt>();
             configureMarten(options);

@@ -31,4 +31,21 @@ public class ProblemMapperTests
         Assert.Equal((502, "urn:regeneration:problem:message-too-large"), (tooLarge.Status, tooLarge.Type));
         Assert.Equal((502, "MESSAGE_TOO_LARGE"), (requestTooLarge.Status, requestTooLarge.Extensions["reason"]));
     }
+
+    [Fact]
+    public void A_resource_held_too_long_by_another_transaction_is_a_409_of_its_own_even_for_a_conditional_request()
+    {
+        var locked = Failure(StatusCode.Aborted, "Another transaction held a lock this request needs for too long; nothing was written: retry later",
+            new ErrorInfo { Reason = "LOCK_TIMEOUT", Domain = "regeneration" });
+        var stale = Failure(StatusCode.Aborted, "expected_version 3 is stale: the stream was changed by another request",
+            new ErrorInfo { Reason = "CONCURRENT_MODIFICATION", Domain = "regeneration" });
+
+        foreach (var conditional in new[] { false, true })
+        {
+            var problem = ProblemMapper.ToProblem(locked, conditional);
+            Assert.Equal((409, "urn:regeneration:problem:resource-locked", "LOCK_TIMEOUT"), (problem.Status, problem.Type, problem.Extensions["reason"]));
+        }
+        Assert.Equal(409, ProblemMapper.ToProblem(stale).Status);
+        Assert.Equal(412, ProblemMapper.ToProblem(stale, conditional: true).Status);
+    }
 }

@@ -261,14 +261,7 @@ public class IdempotencyAndConcurrencyTests(ProjectsServer server) : IClassFixtu
         using var alone = new MetricCollector<long>(meters, "Regeneration.Commands", "regeneration.commands.alone");
         await using var database = new NpgsqlConnection(server.ConnectionString);
         await database.OpenAsync();
-        await using var holder = new NpgsqlConnection(server.ConnectionString);
-        await holder.OpenAsync();
-        await using var locks = await holder.BeginTransactionAsync();
-        await using (var lockRows = new NpgsqlCommand("select 1 from projects.mt_streams where id = any($1) for update", holder, locks))
-        {
-            lockRows.Parameters.AddWithValue(projects[..2].Select(p => Guid.Parse(p.ProjectId)).ToArray());
-            await lockRows.ExecuteNonQueryAsync();
-        }
+        await using var locks = await StreamLocks.HoldAsync(server.ConnectionString, "projects", [.. projects[..2].Select(p => p.ProjectId)]);
         async Task<long> WaitingOnLocks()
         {
             await using var count = new NpgsqlCommand(
@@ -297,10 +290,9 @@ public class IdempotencyAndConcurrencyTests(ProjectsServer server) : IClassFixtu
         Assert.Same(free, await Task.WhenAny(free, Task.Delay(TimeSpan.FromSeconds(20))));
         Assert.Equal(projects[2..].Select(p => p.Reported), (await free).Select(r => r.Result.Version));
         Assert.All(held, t => Assert.False(t.IsCompleted));
-        Assert.Equal(2, await WaitingOnLocks());
 
         // Released, the locked projects' commands land, each once; the groups that waited were counted, and ran alone.
-        await locks.RollbackAsync();
+        await locks.ReleaseAsync();
         Assert.Equal(projects[..2].Select(p => p.Reported), (await Task.WhenAll(held)).Select(r => r.Result.Version));
         Assert.Contains(alone.GetMeasurementSnapshot(), m => (string)m.Tags["reason"]! == "group");
         foreach (var (projectId, _, reported) in projects)
@@ -308,5 +300,35 @@ public class IdempotencyAndConcurrencyTests(ProjectsServer server) : IClassFixtu
         // The connections whose transactions gave up waiting serve the next commands as before.
         for (var round = 1; round <= 3; round++)
             Assert.Equal(projects.Select(p => p.Reported + round), (await Task.WhenAll(projects.Select((_, i) => Report(i)))).Select(r => r.Result.Version));
+    }
+
+    [Fact]
+    public async Task A_command_on_a_project_locked_elsewhere_for_too_long_is_aborted_writes_nothing_and_lands_when_retried()
+    {
+        var (projectId, registered) = await RegisterActive(client);
+        var milestoneId = await Plan(client, projectId);
+        var planned = registered + 1;
+        await using var locks = await StreamLocks.HoldAsync(server.ConnectionString, "projects", projectId);
+
+        // Two commands while the lock is held: one with an expected version (it locks the stream only when it writes),
+        // one without. Each gives up waiting (a group 2 s, then alone 5 s) with ABORTED, long before its deadline.
+        var withVersion = new ReportMilestoneProgressRequest
+        {
+            RequestId = NewRequestId(), ProjectId = projectId, MilestoneId = milestoneId, Progress = 30, ExpectedVersion = planned,
+        };
+        var without = new ReportMilestoneProgressRequest { RequestId = NewRequestId(), ProjectId = projectId, MilestoneId = milestoneId, Progress = 60 };
+        var failures = await Task.WhenAll(new[] { withVersion, without }.Select(request => Assert.ThrowsAsync<RpcException>(() =>
+            client.ReportMilestoneProgressAsync(request, deadline: DateTime.UtcNow.AddSeconds(20)).ResponseAsync)));
+        Assert.All(failures, e => Assert.Equal((StatusCode.Aborted, "LOCK_TIMEOUT"), (e.StatusCode, e.Detail<ErrorInfo>()?.Reason)));
+        var history = await client.GetProjectHistoryAsync(new GetProjectHistoryRequest { ProjectId = projectId });
+        Assert.Equal(planned, history.Events.Count);   // nothing written
+
+        // Once the lock is gone, each retried with its request id lands once; a second retry is replayed.
+        await locks.ReleaseAsync();
+        Assert.Equal(planned + 1, (await client.ReportMilestoneProgressAsync(withVersion)).Result.Version);
+        Assert.Equal(planned + 2, (await client.ReportMilestoneProgressAsync(without)).Result.Version);
+        var again = await Task.WhenAll(new[] { withVersion, without }.Select(r => client.ReportMilestoneProgressAsync(r).ResponseAsync));
+        Assert.Equal([(planned + 1, true), (planned + 2, true)], again.Select(r => (r.Result.Version, r.Result.Replayed)));
+        Assert.Equal(60, (await client.GetProjectAsync(new GetProjectRequest { ProjectId = projectId })).Project.Milestones.Single().Progress);
     }
 }

@@ -3,7 +3,6 @@
 // first's result and write nothing (a gateway retrying after its attempt timeout does exactly this).
 // (The narrower window — the original commits after the retry's first lookup but before the retry takes
 // the lock — is closed by the receipt lookup under the lock in CommandRunner; no test seam reaches it.)
-using Npgsql;
 using Regeneration.Budget.V1;
 using Regeneration.Tests.Infrastructure;
 using static Regeneration.Tests.Infrastructure.Requests;
@@ -26,18 +25,11 @@ public class RetryRaceTests(SystemServers servers) : IClassFixture<SystemServers
         };
 
         // Hold the budget stream's row lock, so that both copies pass the receipt lookup and queue on the lock.
-        await using var connection = new NpgsqlConnection(servers.ConnectionString);
-        await connection.OpenAsync();
-        await using var transaction = await connection.BeginTransactionAsync();
-        await using (var lockStream = new NpgsqlCommand("select id from budget.mt_streams where id = $1 for update", connection, transaction))
-        {
-            lockStream.Parameters.AddWithValue(Guid.Parse(projectId));
-            await lockStream.ExecuteScalarAsync();
-        }
+        await using var locks = await StreamLocks.HoldAsync(servers.ConnectionString, "budget", projectId);
         var copies = Enumerable.Range(0, 2).Select(_ => Task.Run(async () => (await servers.BudgetClient.AllocateFundsAsync(retried)).Result)).ToList();
         await Task.Delay(500);
         Assert.All(copies, c => Assert.False(c.IsCompleted));   // both are waiting on the lock
-        await transaction.CommitAsync();
+        await locks.ReleaseAsync();
         var results = await Task.WhenAll(copies);
 
         Assert.Single(results, r => !r.Replayed);
