@@ -295,8 +295,13 @@ public class IdempotencyAndConcurrencyTests(ProjectsServer server) : IClassFixtu
         await locks.ReleaseAsync();
         Assert.Equal(projects[..2].Select(p => p.Reported), (await Task.WhenAll(held)).Select(r => r.Result.Version));
         Assert.Contains(alone.GetMeasurementSnapshot(), m => (string)m.Tags["reason"]! == "group");
-        foreach (var (projectId, _, reported) in projects)
-            Assert.Equal(reported, (await client.GetProjectHistoryAsync(new GetProjectHistoryRequest { ProjectId = projectId })).Events.Count);
+        var written = await Task.WhenAll(projects.Select(async p => (p.Reported, (long)(await client.GetProjectHistoryAsync(new GetProjectHistoryRequest { ProjectId = p.ProjectId })).Events.Count)));
+        const string scenario = "Two projects locked by a transaction left open, commands on them and on three others";
+        ReliabilityFigures.Record(scenario, ReliabilityFigures.RequestsUnderFault, projects.Length);
+        ReliabilityFigures.Record(scenario, ReliabilityFigures.FaultsInjected, 1);
+        ReliabilityFigures.Record(scenario, ReliabilityFigures.WritesChecked, projects.Length);
+        ReliabilityFigures.Record(scenario, ReliabilityFigures.LostOrDuplicated, written.Sum(w => Math.Abs(w.Item2 - w.Reported)));
+        Assert.All(written, w => Assert.Equal(w.Reported, w.Item2));
         // The connections whose transactions gave up waiting serve the next commands as before.
         for (var round = 1; round <= 3; round++)
             Assert.Equal(projects.Select(p => p.Reported + round), (await Task.WhenAll(projects.Select((_, i) => Report(i)))).Select(r => r.Result.Version));
@@ -329,6 +334,14 @@ public class IdempotencyAndConcurrencyTests(ProjectsServer server) : IClassFixtu
         Assert.Equal(planned + 2, (await client.ReportMilestoneProgressAsync(without)).Result.Version);
         var again = await Task.WhenAll(new[] { withVersion, without }.Select(r => client.ReportMilestoneProgressAsync(r).ResponseAsync));
         Assert.Equal([(planned + 1, true), (planned + 2, true)], again.Select(r => (r.Result.Version, r.Result.Replayed)));
+        var events = (await client.GetProjectHistoryAsync(new GetProjectHistoryRequest { ProjectId = projectId })).Events;
+        const string scenario = "A project locked by a transaction left open beyond the commands' waits, then retried";
+        ReliabilityFigures.Record(scenario, ReliabilityFigures.RequestsUnderFault, 2);
+        ReliabilityFigures.Record(scenario, ReliabilityFigures.FaultsInjected, 1);
+        ReliabilityFigures.Record(scenario, ReliabilityFigures.WritesChecked, 2);
+        ReliabilityFigures.Record(scenario, ReliabilityFigures.LostOrDuplicated,
+            new[] { withVersion, without }.Sum(r => Math.Abs(events.Count(e => e.Envelope.CausationId == r.RequestId) - 1)));
+        Assert.All(new[] { withVersion, without }, r => Assert.Single(events, e => e.Envelope.CausationId == r.RequestId));
         Assert.Equal(60, (await client.GetProjectAsync(new GetProjectRequest { ProjectId = projectId })).Project.Milestones.Single().Progress);
     }
 }
