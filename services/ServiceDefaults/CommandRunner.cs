@@ -371,9 +371,8 @@ public sealed class CommandRunner : IAsyncDisposable
     static string Stale(long expected) => $"expected_version {expected} is stale: the stream was changed by another request";
 
     /// <summary>PostgreSQL's lock_timeout for the session's transaction, set first in the batch's round trip: a wait for
-    /// a lock beyond it, there or at the writes (an append with an expected version locks its stream then), fails the
-    /// statement (55P03, lock_not_available). The transaction is begun first (Npgsql sends the BEGIN with the batch), so
-    /// that the batch, even one that locks nothing, runs in the transaction that writes.</summary>
+    /// a lock beyond it, in the batch or at the writes, fails the statement (55P03, lock_not_available). The transaction
+    /// is begun first (Npgsql sends the BEGIN with the batch), so that the batch runs in the transaction that writes.</summary>
     static async Task WaitForLocksAtMost(IDocumentSession session, Marten.Services.BatchQuerying.IBatchedQuery batch, TimeSpan wait)
     {
         await session.BeginTransactionAsync(CancellationToken.None).ConfigureAwait(false);
