@@ -124,8 +124,8 @@ public sealed class CommandRunner : IAsyncDisposable
         return write.Done.Task;
     }
 
-    /// <summary>One command (Append, Write) in its own transaction: the stream locked (or its expected version
-    /// checked) and the receipt read, decided, written.</summary>
+    /// <summary>One command (Append, Write) in its own transaction: the stream locked (its expected version, if any,
+    /// checked under the lock) and the receipt read, decided, written.</summary>
     Task<CommandResult> WriteAlone<TAggregate>(CommandEnvelope command, Guid streamId, string? mustExist,
         Func<TAggregate?, Decision> decide) where TAggregate : class =>
         Run(command, streamId, lookFirst: false, mustExist, async (session, receiptId) =>
@@ -176,8 +176,7 @@ public sealed class CommandRunner : IAsyncDisposable
 
     /// <param name="lookFirst">Look the receipt up before anything else. A new stream needs it (its id is new on
     /// every copy of the request, so nothing else would stop a repeat); an existing stream does not: its writer
-    /// looks under the stream's lock, or its expected version catches a repeat, which saves a round trip on the
-    /// hot path (milestone updates).</param>
+    /// looks under the stream's lock, which saves a round trip on the hot path (milestone updates).</param>
     /// <param name="write">Decides and appends; or returns the receipt of an earlier copy of the request found
     /// under the stream's lock, and writes nothing.</param>
     async Task<CommandResult> Run(CommandEnvelope command, Guid streamId, bool lookFirst, string? mustExist,
@@ -371,8 +370,11 @@ public sealed class CommandRunner : IAsyncDisposable
     static string Stale(long expected) => $"expected_version {expected} is stale: the stream was changed by another request";
 
     /// <summary>PostgreSQL's lock_timeout for the session's transaction, set first in the batch's round trip: a wait for
-    /// a lock beyond it, in the batch or at the writes, fails the statement (55P03, lock_not_available). The transaction
-    /// is begun first (Npgsql sends the BEGIN with the batch), so that the batch runs in the transaction that writes.</summary>
+    /// a lock beyond it fails the statement (55P03, lock_not_available). The transaction is begun first (Npgsql sends the
+    /// BEGIN with the batch), so that the batch runs in the transaction that writes. Only the batch's waits are bounded
+    /// in effect: a lock met at the writes fails them too, but Marten's commit retry runs them again in a new transaction,
+    /// without the setting (our commands hold their stream's lock from the batch on, so they meet one only on a row
+    /// another session locked, such as a snapshot's).</summary>
     static async Task WaitForLocksAtMost(IDocumentSession session, Marten.Services.BatchQuerying.IBatchedQuery batch, TimeSpan wait)
     {
         await session.BeginTransactionAsync(CancellationToken.None).ConfigureAwait(false);

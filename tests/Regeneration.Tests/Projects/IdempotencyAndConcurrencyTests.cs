@@ -315,8 +315,9 @@ public class IdempotencyAndConcurrencyTests(ProjectsServer server) : IClassFixtu
         var planned = registered + 1;
         await using var locks = await StreamLocks.HoldAsync(server.ConnectionString, "projects", projectId);
 
-        // Two commands while the lock is held: one with an expected version (it locks the stream only when it writes),
-        // one without. Each gives up waiting (a group 2 s, then alone 5 s) with ABORTED, long before its deadline.
+        // Two commands while the lock is held, one with an expected version (it locked the stream only when it wrote,
+        // and that wait was retried without a bound), one without. Each gives up waiting (alone 5 s, after 2 s in a
+        // group if it was in one) with ABORTED, long before its deadline.
         var withVersion = new ReportMilestoneProgressRequest
         {
             RequestId = NewRequestId(), ProjectId = projectId, MilestoneId = milestoneId, Progress = 30, ExpectedVersion = planned,
