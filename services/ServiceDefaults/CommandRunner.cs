@@ -95,7 +95,7 @@ public sealed class CommandRunner : IAsyncDisposable
     /// <param name="precheck">Reads that must hold before deciding (e.g. a unique code), inside the same session.</param>
     public Task<CommandResult> Start<TAggregate>(CommandEnvelope command, Guid streamId,
         Func<IQuerySession, Task> precheck, Func<Decision> decide) where TAggregate : class =>
-        Run(command, streamId, lookFirst: true, mustExist: null, async (session, _) =>
+        Run(command, streamId, lookFirst: true, async (session, _) =>
         {
             await precheck(session);
             var decision = decide();
@@ -115,7 +115,7 @@ public sealed class CommandRunner : IAsyncDisposable
         Write(command, streamId, mustExist: null, decide);
 
     /// <param name="mustExist">The resource the stream is, when it must exist: an expected version given for a stream
-    /// that does not is NOT_FOUND (the version check fails first, and a stale version would tell the caller to retry).</param>
+    /// that does not is NOT_FOUND, not a stale version (which would tell the caller to retry): WriteAlone checks it.</param>
     Task<CommandResult> Write<TAggregate>(CommandEnvelope command, Guid streamId, string? mustExist,
         Func<TAggregate?, Decision> decide) where TAggregate : class
     {
@@ -128,7 +128,7 @@ public sealed class CommandRunner : IAsyncDisposable
     /// checked under the lock) and the receipt read, decided, written.</summary>
     Task<CommandResult> WriteAlone<TAggregate>(CommandEnvelope command, Guid streamId, string? mustExist,
         Func<TAggregate?, Decision> decide) where TAggregate : class =>
-        Run(command, streamId, lookFirst: false, mustExist, async (session, receiptId) =>
+        Run(command, streamId, lookFirst: false, async (session, receiptId) =>
         {
             // One round trip: the stream locked and then, in the same batch so after the lock is held, the receipt: a
             // copy of this request that held the lock before us (a retry racing its original) has committed its
@@ -179,7 +179,7 @@ public sealed class CommandRunner : IAsyncDisposable
     /// looks under the stream's lock, which saves a round trip on the hot path (milestone updates).</param>
     /// <param name="write">Decides and appends; or returns the receipt of an earlier copy of the request found
     /// under the stream's lock, and writes nothing.</param>
-    async Task<CommandResult> Run(CommandEnvelope command, Guid streamId, bool lookFirst, string? mustExist,
+    async Task<CommandResult> Run(CommandEnvelope command, Guid streamId, bool lookFirst,
         Func<IDocumentSession, string, Task<(Decision? Decision, long Version, CommandReceipt? Earlier)>> write)
     {
         var hash = Hash(command.Request);
@@ -208,9 +208,6 @@ public sealed class CommandRunner : IAsyncDisposable
                 // now: that copy's result is the answer, whatever this copy ran into deciding again.
                 await using var query = store.QuerySession();
                 if (await Earlier(query, receiptId, hash) is { } winner) return winner;
-                if (mustExist is not null && command.ExpectedVersion is not null && IsStreamConflict(e) &&
-                    await query.Events.FetchStreamStateAsync(streamId) is null)
-                    throw new NotFoundException(mustExist, streamId.ToString());
                 // A unique value (a project's code) taken by another request that committed first: deciding again,
                 // the checks that must hold see it and say which (ALREADY_EXISTS naming the resource).
                 var taken = IsUniqueViolation(e);

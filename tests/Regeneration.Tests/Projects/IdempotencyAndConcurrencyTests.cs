@@ -295,13 +295,13 @@ public class IdempotencyAndConcurrencyTests(ProjectsServer server) : IClassFixtu
         await locks.ReleaseAsync();
         Assert.Equal(projects[..2].Select(p => p.Reported), (await Task.WhenAll(held)).Select(r => r.Result.Version));
         Assert.Contains(alone.GetMeasurementSnapshot(), m => (string)m.Tags["reason"]! == "group");
-        var written = await Task.WhenAll(projects.Select(async p => (p.Reported, (long)(await client.GetProjectHistoryAsync(new GetProjectHistoryRequest { ProjectId = p.ProjectId })).Events.Count)));
+        var written = await Task.WhenAll(projects.Select(async p => (p.Reported, Events: (long)(await client.GetProjectHistoryAsync(new GetProjectHistoryRequest { ProjectId = p.ProjectId })).Events.Count)));
         const string scenario = "Two projects locked by a transaction left open, commands on them and on three others";
         ReliabilityFigures.Record(scenario, ReliabilityFigures.RequestsUnderFault, projects.Length);
         ReliabilityFigures.Record(scenario, ReliabilityFigures.FaultsInjected, 1);
         ReliabilityFigures.Record(scenario, ReliabilityFigures.WritesChecked, projects.Length);
-        ReliabilityFigures.Record(scenario, ReliabilityFigures.LostOrDuplicated, written.Sum(w => Math.Abs(w.Item2 - w.Reported)));
-        Assert.All(written, w => Assert.Equal(w.Reported, w.Item2));
+        ReliabilityFigures.Record(scenario, ReliabilityFigures.LostOrDuplicated, written.Sum(w => Math.Abs(w.Events - w.Reported)));
+        Assert.All(written, w => Assert.Equal(w.Reported, w.Events));
         // The connections whose transactions gave up waiting serve the next commands as before.
         for (var round = 1; round <= 3; round++)
             Assert.Equal(projects.Select(p => p.Reported + round), (await Task.WhenAll(projects.Select((_, i) => Report(i)))).Select(r => r.Result.Version));
